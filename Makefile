@@ -1,0 +1,45 @@
+# Two commands for a new user: `make run` and `make test`. Both set everything up first.
+SHELL := /bin/bash
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
+export TRACKER_DB ?= var/tracker.db
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/spine.tar.gz
+# What the trained model depends on: a change to any of these retrains, nothing else does.
+MODEL_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml) data/rules.yml data/procedure_names.yml \
+                $(wildcard bot/components/*.py) bot/language.py bot/procedure_names.py
+
+.PHONY: run test bench install train validate clean
+
+run: install $(MODEL)  ## set up, train if needed, start the assistant (Ctrl-C stops it)
+	scripts/serve.sh
+
+test: install $(MODEL)  ## set up, train if needed, run every test
+	$(PY) -m pytest
+
+bench: install $(MODEL)  ## measure accuracy, latency, throughput, memory; writes reports/bench.md
+	$(PY) -m bench.run
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -x $(PY) || "$$(scripts/find-python310.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==24.0"
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $@
+
+train: install $(MODEL)
+
+$(MODEL): $(MODEL_INPUTS)
+	$(RASA) train --fixed-model-name spine --out models
+	touch $@
+
+validate: install
+	$(RASA) data validate --fail-on-warnings
+
+clean:
+	rm -rf models .pytest_cache reports

@@ -1,0 +1,273 @@
+"""`make bench`: accuracy, latency, throughput, memory, training and start-up times of this
+assistant, beside a vanilla `rasa init` bot and beside this project's data trained with the
+`rasa init` pipeline, all measured in one run on this machine. Writes reports/bench.md and plots.
+
+Nothing here asserts a target: the report states each figure next to its target.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as futures
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from tests.servers import RunningAssistant, free_port, http
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA = str(Path(sys.executable).parent / "rasa")
+HELDOUT = ROOT / "tests" / "data" / "nlu_heldout"
+LANGUAGES = ("th", "ko", "en", "zh")
+ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+# A mix of the four languages, as patients write them.
+LOAD_MESSAGES = [
+    "What are the risks of a microdiscectomy?", "ผ่าไมโครดิสเอกโตมีมีความเสี่ยงอะไรบ้าง",
+    "내시경 추간판제거술 부작용이 있나요?", "脊柱微创手术有哪些风险", "hello",
+    "how long is recovery after microlaminectomy", "สวัสดีค่ะ", "수술 후 언제부터 운동할 수 있나요", "微创手术需要全麻吗",
+]
+
+
+def run(cmd, cwd=ROOT, **kwargs):
+    started = time.monotonic()
+    subprocess.run(cmd, cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    return time.monotonic() - started
+
+
+def nlu_scores(model: Path, workdir: Path) -> dict:
+    """Intent accuracy and macro-F1 per language on the held-out files (`rasa test nlu`)."""
+    scores = {}
+    for language in LANGUAGES:
+        out = workdir / f"nlu-{model.stem}-{language}"
+        run([RASA, "test", "nlu", "--model", str(model), "--nlu", str(HELDOUT / f"{language}.yml"), "--out", str(out)])
+        report = json.loads((out / "intent_report.json").read_text())
+        scores[language] = {"accuracy": report["accuracy"], "macro_f1": report["macro avg"]["f1-score"],
+                            "n": report["macro avg"]["support"]}
+    return scores
+
+
+def rss_mb(pids) -> float:
+    """Resident memory of the processes and their children, in MB (from /proc)."""
+    total = 0
+    for pid in pids:
+        for p in [pid, *children(pid)]:
+            try:
+                for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except FileNotFoundError:
+                pass
+    return total / 1024
+
+
+def children(pid):
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return []
+    return [int(k) for k in kids for k in [k]] + [g for k in kids for g in children(int(k))]
+
+
+def load(url: str, users: int, per_user: int) -> dict:
+    """`users` concurrent patients, each sending `per_user` messages, one after the other."""
+    def patient(index):
+        latencies, errors = [], 0
+        sender = f"bench-{index}-{uuid.uuid4().hex[:6]}"
+        for i in range(per_user):
+            started = time.perf_counter()
+            status, _ = http("POST", url + "/webhooks/rest/webhook",
+                             {"sender": sender, "message": LOAD_MESSAGES[(index + i) % len(LOAD_MESSAGES)]})
+            latencies.append(time.perf_counter() - started)
+            errors += status != 200
+        return latencies, errors
+
+    started = time.perf_counter()
+    with futures.ThreadPoolExecutor(users) as pool:
+        results = list(pool.map(patient, range(users)))
+    elapsed = time.perf_counter() - started
+    latencies = sorted(l for ls, _ in results for l in ls)
+    return {"n": len(latencies), "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * latencies[int(0.95 * len(latencies)) - 1], "rps": len(latencies) / elapsed,
+            "errors": sum(e for _, e in results)}
+
+
+def serve_and_measure(start, url, pids_of, per_user_1=40, per_user_20=15) -> dict:
+    server = start()
+    try:
+        figures = {"ready_s": server.ready_after}
+        load(url(server), 1, 5)  # warm-up
+        figures["c1"] = load(url(server), 1, per_user_1)
+        figures["c20"] = load(url(server), 20, per_user_20)
+        figures["rss_mb"] = rss_mb(pids_of(server))
+        return figures
+    finally:
+        server.stop()
+
+
+class VanillaBot(RunningAssistant):
+    """A `rasa init` bot started the same way (it has no custom actions)."""
+
+    def __init__(self, project: Path, workdir: Path):
+        self.rasa_port, self.action_port = free_port(), None
+        self.url = f"http://127.0.0.1:{self.rasa_port}"
+        self.logs = [open(workdir / "vanilla.log", "wb")]
+        model = next((project / "models").glob("*.tar.gz"))
+        self.processes = [subprocess.Popen(
+            [RASA, "run", "--enable-api", "-i", "127.0.0.1", "-p", str(self.rasa_port), "-m", str(model)],
+            cwd=project, env=ENV, stdout=self.logs[0], stderr=subprocess.STDOUT)]
+        self.started = time.monotonic()
+        self.ready_after = self._wait_until_ready()
+
+    def _wait_until_ready(self, timeout=180):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                status, body = http("GET", self.url + "/status", timeout=2)
+                if status == 200 and body.get("fingerprint"):
+                    return time.monotonic() - self.started
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("the vanilla bot did not become ready")
+
+
+def plot(results: dict, out: Path) -> list:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    width = 0.38
+    xs = range(len(LANGUAGES))
+    ax.bar([x - width / 2 for x in xs], [results["nlu"]["ours"][l]["accuracy"] for l in LANGUAGES], width, label="this pipeline")
+    ax.bar([x + width / 2 for x in xs], [results["nlu"]["default"][l]["accuracy"] for l in LANGUAGES], width, label="rasa init pipeline")
+    ax.axhline(0.95, color="grey", linestyle="--", linewidth=1, label="target 95%")
+    ax.set_xticks(list(xs), LANGUAGES)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("held-out intent accuracy")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out / "accuracy.png", dpi=110)
+    files.append("accuracy.png")
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    labels = ["p50 c1", "p95 c1", "p50 c20", "p95 c20"]
+    def series(bot):
+        s = results["serving"][bot]
+        return [s["c1"]["p50_ms"], s["c1"]["p95_ms"], s["c20"]["p50_ms"], s["c20"]["p95_ms"]]
+    xs = range(len(labels))
+    ax.bar([x - width / 2 for x in xs], series("ours"), width, label="this assistant")
+    ax.bar([x + width / 2 for x in xs], series("vanilla"), width, label="vanilla rasa init")
+    ax.set_xticks(list(xs), labels)
+    ax.set_ylabel("REST latency (ms)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=110)
+    files.append("latency.png")
+    return files
+
+
+def report(results: dict, out: Path, plots: list) -> str:
+    ours, vanilla = results["serving"]["ours"], results["serving"]["vanilla"]
+    lines = ["# Benchmark report", "",
+             f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores by `make bench`; "
+             "every figure below comes from this one run.", "",
+             "## Held-out intent accuracy (tests/data/nlu_heldout)", "",
+             "| language | n | accuracy | macro-F1 | rasa init pipeline accuracy | rasa init macro-F1 | target |",
+             "|---|---|---|---|---|---|---|"]
+    for l in LANGUAGES:
+        o, d = results["nlu"]["ours"][l], results["nlu"]["default"][l]
+        lines.append(f"| {l} | {o['n']} | {o['accuracy']:.3f} | {o['macro_f1']:.3f} | {d['accuracy']:.3f} | {d['macro_f1']:.3f} | ≥ 0.95 "
+                     f"{'✅' if o['accuracy'] >= 0.95 else '❌'} |")
+    def row(name, key, fmt, target=""):
+        return f"| {name} | {fmt.format(ours_get(ours, key))} | {fmt.format(ours_get(vanilla, key))} | {target} |"
+    ratio = ours["c20"]["rps"] / vanilla["c20"]["rps"]
+    lines += ["", "## Serving over REST (mixed th/ko/en/zh messages)", "",
+              "| figure | this assistant | vanilla `rasa init` | target |", "|---|---|---|---|",
+              row("p50 latency, 1 user (ms)", "c1.p50_ms", "{:.0f}"),
+              row("p95 latency, 1 user (ms)", "c1.p95_ms", "{:.0f}"),
+              row("p50 latency, 20 users (ms)", "c20.p50_ms", "{:.0f}"),
+              row("p95 latency, 20 users (ms)", "c20.p95_ms", "{:.0f}",
+                  f"≤ vanilla {'✅' if ours['c20']['p95_ms'] <= vanilla['c20']['p95_ms'] else '❌'}"),
+              row("messages per second, 1 user", "c1.rps", "{:.1f}"),
+              row("messages per second, 20 users", "c20.rps", "{:.1f}",
+                  f"≥ 1.5× vanilla: {ratio:.2f}× {'✅' if ratio >= 1.5 else '❌'}"),
+              row("errors under load", "c20.errors", "{}"),
+              row("memory RSS after load (MB)", "rss_mb", "{:.0f}",
+                  f"≤ vanilla + 300 {'✅' if ours['rss_mb'] <= vanilla['rss_mb'] + 300 else '❌'}"),
+              row("ready to answer after start (s)", "ready_s", "{:.1f}",
+                  f"≤ 60 {'✅' if ours['ready_s'] <= 60 else '❌'}"),
+              "", "## Training", "",
+              "| figure | this assistant | vanilla `rasa init` | target |", "|---|---|---|---|",
+              f"| training time (s) | {results['train_s']['ours']:.0f} | {results['train_s']['vanilla']:.0f} | ≤ 300 "
+              f"{'✅' if results['train_s']['ours'] <= 300 else '❌'} |",
+              f"| model load time, in-process (s) | {results['load_s']['ours']:.1f} | {results['load_s']['vanilla']:.1f} | |",
+              "", "Memory for this assistant is Rasa plus its action server; the vanilla bot has no action server.",
+              "Training time is a full `rasa train --force` from scratch on this machine.", ""]
+    lines += [f"![{p}]({p})" for p in plots]
+    text = "\n".join(lines) + "\n"
+    (out / "bench.md").write_text(text, encoding="utf-8")
+    (out / "bench.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return text
+
+
+def ours_get(figures, dotted):
+    for key in dotted.split("."):
+        figures = figures[key]
+    return figures
+
+
+def model_load_seconds(model: Path) -> float:
+    code = ("import time,asyncio;from rasa.core.agent import load_agent;t=time.monotonic();"
+            f"asyncio.run(load_agent(model_path={str(model)!r}));print(time.monotonic()-t)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=str(ROOT / "reports"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    results = {"train_s": {}, "load_s": {}, "nlu": {}, "serving": {}}
+    try:
+        # Training: this project from scratch, the vanilla bot, and our data on the default pipeline.
+        print("training this assistant from scratch …", flush=True)
+        results["train_s"]["ours"] = run([RASA, "train", "--force", "--out", str(work / "ours"), "--fixed-model-name", "spine"])
+        print("training a vanilla rasa init bot …", flush=True)
+        vanilla = work / "vanilla"
+        started = time.monotonic()
+        run([RASA, "init", "--no-prompt", "--init-dir", str(vanilla)])
+        results["train_s"]["vanilla"] = time.monotonic() - started
+        print("training our data on the rasa init pipeline …", flush=True)
+        run([RASA, "train", "nlu", "--config", str(ROOT / "bench" / "default_config.yml"), "--nlu", "data/nlu",
+             "--out", str(work / "default"), "--fixed-model-name", "default-pipeline"])
+        ours_model = work / "ours" / "spine.tar.gz"
+        vanilla_model = next((vanilla / "models").glob("*.tar.gz"))
+        results["load_s"] = {"ours": model_load_seconds(ours_model), "vanilla": model_load_seconds(vanilla_model)}
+        print("held-out accuracy …", flush=True)
+        results["nlu"]["ours"] = nlu_scores(ours_model, work)
+        results["nlu"]["default"] = nlu_scores(work / "default" / "default-pipeline.tar.gz", work)
+        print("serving: this assistant …", flush=True)
+        results["serving"]["ours"] = serve_and_measure(
+            lambda: RunningAssistant(work, ours_model), lambda s: s.url, lambda s: [p.pid for p in s.processes])
+        print("serving: vanilla bot …", flush=True)
+        results["serving"]["vanilla"] = serve_and_measure(
+            lambda: VanillaBot(vanilla, work), lambda s: s.url, lambda s: [p.pid for p in s.processes])
+        print(report(results, out, plot(results, out)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components, named in config.yml by their module paths."""

@@ -1,0 +1,97 @@
+"""Starts the real action server and Rasa on free loopback ports, for tests that talk HTTP."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODEL = PROJECT_ROOT / "models" / "spine.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, timeout=60):
+    """(status, parsed JSON or None) for a request; body may be bytes or a JSON-able value."""
+    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            return error.code, json.loads(raw)
+        except ValueError:
+            return error.code, None
+
+
+class RunningAssistant:
+    """The action server and Rasa, as `make run` starts them, on their own ports and database."""
+
+    def __init__(self, workdir: Path, model: Path = MODEL):
+        if not model.exists():
+            raise RuntimeError(f"{model} is missing: `make test` trains it before running the tests")
+        self.rasa_port, self.action_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.rasa_port}"
+        self.tracker_db = workdir / "tracker.db"
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
+                   ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
+                   TRACKER_DB=str(self.tracker_db))
+        bin_dir = Path(sys.executable).parent
+        self.logs = [open(workdir / "actions.log", "wb"), open(workdir / "rasa.log", "wb")]
+        self.processes = [
+            subprocess.Popen([sys.executable, "-m", "bot.action_server", "--port", str(self.action_port)],
+                             cwd=PROJECT_ROOT, env=env, stdout=self.logs[0], stderr=subprocess.STDOUT),
+            subprocess.Popen([str(bin_dir / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(self.rasa_port),
+                              "-m", str(model), "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+                             cwd=PROJECT_ROOT, env=env, stdout=self.logs[1], stderr=subprocess.STDOUT),
+        ]
+        self.started = time.monotonic()
+        self.ready_after = self._wait_until_ready()
+
+    def _wait_until_ready(self, timeout=180) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"a server exited early; see {self.logs[1].name}")
+            try:
+                status, body = http("GET", self.url + "/status", timeout=2)
+                actions, _ = http("GET", f"http://127.0.0.1:{self.action_port}/health", timeout=2)
+                if status == 200 and body.get("fingerprint") and actions == 200:
+                    return time.monotonic() - self.started
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("the assistant did not become ready in time")
+
+    def say(self, sender, text):
+        status, body = http("POST", self.url + "/webhooks/rest/webhook", {"sender": sender, "message": text})
+        assert status == 200, (status, body)
+        return body
+
+    def parse(self, text):
+        status, body = http("POST", self.url + "/model/parse", {"text": text})
+        assert status == 200, (status, body)
+        return body
+
+    def stop(self):
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in self.logs:
+            log.close()
