@@ -2,8 +2,6 @@
 SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
-export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
-export TRACKER_DB ?= var/tracker.db
 
 VENV := .venv
 PY := $(VENV)/bin/python

@@ -35,6 +35,14 @@ def http(method, url, body=None, timeout=60):
             return error.code, None
 
 
+def own_endpoints(action_port: int, tracker_db: Path) -> str:
+    """The project's endpoints.yml with this instance's action server port and database."""
+    text = (PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")
+    text = text.replace("http://127.0.0.1:5055/webhook", f"http://127.0.0.1:{action_port}/webhook")
+    assert 'db: "var/tracker.db"' in text, "endpoints.yml no longer has the SQLite tracker store"
+    return text.replace('db: "var/tracker.db"', f'db: "{tracker_db}"')
+
+
 class RunningAssistant:
     """The action server and Rasa, as `make run` starts them, on their own ports and database."""
 
@@ -44,16 +52,16 @@ class RunningAssistant:
         self.rasa_port, self.action_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.tracker_db = workdir / "tracker.db"
-        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
-                   ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
-                   TRACKER_DB=str(self.tracker_db))
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+        endpoints = workdir / "endpoints.yml"
+        endpoints.write_text(own_endpoints(self.action_port, self.tracker_db), encoding="utf-8")
         bin_dir = Path(sys.executable).parent
         self.logs = [open(workdir / "actions.log", "wb"), open(workdir / "rasa.log", "wb")]
         self.processes = [
             subprocess.Popen([sys.executable, "-m", "bot.action_server", "--port", str(self.action_port)],
                              cwd=PROJECT_ROOT, env=env, stdout=self.logs[0], stderr=subprocess.STDOUT),
             subprocess.Popen([str(bin_dir / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(self.rasa_port),
-                              "-m", str(model), "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+                              "-m", str(model), "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
                              cwd=PROJECT_ROOT, env=env, stdout=self.logs[1], stderr=subprocess.STDOUT),
         ]
         self.started = time.monotonic()
@@ -68,7 +76,7 @@ class RunningAssistant:
             try:
                 status, body = http("GET", self.url + "/status", timeout=2)
                 actions, _ = http("GET", f"http://127.0.0.1:{self.action_port}/health", timeout=2)
-                if status == 200 and body.get("fingerprint") and actions == 200:
+                if status == 200 and body.get("model_id") and actions == 200:
                     return time.monotonic() - self.started
             except OSError:
                 pass

@@ -131,14 +131,14 @@ ODD_BUT_VALID = [
 ]
 
 
-@pytest.mark.parametrize("body", BAD_BODIES)
+@pytest.mark.parametrize("body", BAD_BODIES, ids=lambda b: repr(b[:30]))
 def test_malformed_requests_get_a_clear_400(assistant, body):
     status, answer = http("POST", assistant.url + "/webhooks/rest/webhook", body)
     assert status == 400
     assert answer["error"]
 
 
-@pytest.mark.parametrize("text", ODD_BUT_VALID)
+@pytest.mark.parametrize("text", ODD_BUT_VALID, ids=lambda t: repr(t[:20]))
 def test_odd_messages_get_a_polite_reply(assistant, text):
     status, answer = http("POST", assistant.url + "/webhooks/rest/webhook", {"sender": new_sender(), "message": text})
     assert status == 200

@@ -22,6 +22,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components._dictionary_fingerprint import procedure_names_fingerprint
 from bot.language import detect_language
@@ -141,7 +142,7 @@ class ScriptAwareTokenizer(Tokenizer):
                 message.set(LANGUAGE, detect_language(text), add_to_output=True)
         return super().process(messages)
 
-    def process_training_data(self, training_data):  # type: ignore[no-untyped-def]
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:
             text = example.get(TEXT)
             if isinstance(text, str):
