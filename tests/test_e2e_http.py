@@ -145,12 +145,16 @@ def test_odd_messages_get_a_polite_reply(assistant, text):
     assert answer and all(m.get("text") or m.get("buttons") for m in answer)
 
 
+def stored_user_texts(assistant, sender):
+    with sqlite3.connect(assistant.tracker_db) as db:
+        rows = db.execute("select data from events where sender_id = ? and type_name = 'user' order by id", (sender,))
+        return [json.loads(data)["text"] for (data,) in rows]
+
+
 def test_long_messages_are_cut_before_nlu_and_the_sender_id_is_kept_as_data(assistant):
     sender = "../../etc/passwd"
     assistant.say(sender, "x" * 20000)
-    tracker = http("GET", f"{assistant.url}/conversations/{sender.replace('/', '%2F')}/tracker")[1]
-    texts = [e["text"] for e in tracker["events"] if e["event"] == "user"]
-    assert len(texts[-1]) == MAX_MESSAGE_CHARS
+    assert len(stored_user_texts(assistant, sender)[-1]) == MAX_MESSAGE_CHARS
 
 
 def test_the_assistant_keeps_answering_after_bad_input_and_stores_conversations(assistant):
@@ -159,6 +163,4 @@ def test_the_assistant_keeps_answering_after_bad_input_and_stores_conversations(
     sender = new_sender()
     reply = reply_text(assistant.say(sender, "What are the risks of a microdiscectomy?"))
     assert "nerve" in reply.lower()
-    with sqlite3.connect(assistant.tracker_db) as db:
-        stored = db.execute("select count(*) from events where sender_id = ?", (sender,)).fetchone()[0]
-    assert stored > 0
+    assert stored_user_texts(assistant, sender) == ["What are the risks of a microdiscectomy?"]
