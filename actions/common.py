@@ -1,6 +1,7 @@
 """Helpers every action shares: the conversation's language, the procedures named, the notice."""
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -44,7 +45,5 @@ def send_notice_if_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
 
 def button(title: str, intent: str, entities: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
     """A button whose payload sends the intent (and entities) straight back, skipping NLU."""
-    import json
-
     payload = f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
     return {"title": title, "payload": payload}

@@ -164,3 +164,19 @@ def test_the_assistant_keeps_answering_after_bad_input_and_stores_conversations(
     reply = reply_text(assistant.say(sender, "What are the risks of a microdiscectomy?"))
     assert "nerve" in reply.lower()
     assert stored_user_texts(assistant, sender) == ["What are the risks of a microdiscectomy?"]
+
+
+def test_an_unclear_message_gets_a_clarification_then_a_request_to_rephrase(assistant):
+    sender = new_sender()
+    assistant.say(sender, "hello")
+    unsure = assistant.say(sender, "xqzj vbnm")
+    assert "Did you mean" in reply_text(unsure)
+    buttons = [b for m in unsure for b in m.get("buttons") or []]
+    assert buttons[-1] == {"title": "Something else", "payload": "/out_of_scope"}
+    assert "rephrase" in reply_text(assistant.say(sender, buttons[-1]["payload"]))
+
+
+def test_the_clarification_is_in_the_patients_language(assistant):
+    sender = new_sender()
+    assistant.say(sender, "สวัสดีค่ะ")
+    assert language_of(reply_text(assistant.say(sender, "กขคงจ"))) == "th"

@@ -11,6 +11,7 @@ import json
 from typing import Any, Dict, Optional, Text, Tuple
 
 from rasa.core.channels.rest import RestInput
+from sanic import response
 from sanic.request import Request
 
 from bot.text_input import MAX_SENDER_CHARS, clean_message
@@ -64,8 +65,6 @@ class ValidatedRestInput(RestInput):
             try:
                 sender, text, metadata = parse_rest_payload(request.body)
             except InvalidRequest as error:
-                from sanic import response
-
                 return response.json({"error": str(error)}, status=400)
             # Hand the cleaned values to RestInput's handler through the request context.
             request.ctx.validated = (sender, text, metadata)
