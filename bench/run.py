@@ -257,6 +257,7 @@ def main():
         results["train_s"]["ours"] = run([RASA, "train", "--force", "--out", str(work / "ours"), "--fixed-model-name", "spine"])
         print("training a vanilla rasa init bot …", flush=True)
         vanilla = work / "vanilla"
+        vanilla.mkdir()
         started = time.monotonic()
         run([RASA, "init", "--no-prompt", "--init-dir", str(vanilla)])
         results["train_s"]["vanilla"] = time.monotonic() - started
