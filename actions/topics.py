@@ -29,8 +29,9 @@ def procedure_buttons(topic: str, language: str) -> List[Dict[str, str]]:
 class ActionAnswerTopic(Action):
     """Answers ask_<topic> questions for the procedure(s) named now or earlier in the conversation.
 
-    With no procedure known yet it asks which one (one button per procedure) and keeps the
-    question pending; the answer follows when the patient picks or names a procedure.
+    With no procedure known yet it gives the general answer (the MISS page), asks which procedure
+    (one button per procedure) and keeps the question pending; the procedure's answer follows when
+    the patient picks or names one.
     """
 
     def name(self) -> Text:
@@ -45,11 +46,12 @@ class ActionAnswerTopic(Action):
             procedures = [GENERAL_PROCEDURE]
 
         send_notice_if_first(dispatcher, tracker)
+        content = default_content()
         if not procedures:
+            dispatcher.utter_message(text=content.answer(GENERAL_PROCEDURE, topic, language).text)
             dispatcher.utter_message(response="utter_ask_procedure", buttons=procedure_buttons(topic, language))
             return [SlotSet("pending_topic", topic)]
 
-        content = default_content()
         sent = set()
         for procedure in procedures:
             text = content.answer(procedure, topic, language).text

@@ -28,10 +28,11 @@ async def test_the_procedure_carries_over_from_earlier_turns(dispatcher):
     assert dispatcher.messages[0]["text"] == default_content().answer("endoscopic_discectomy", "risks", "en").text
 
 
-async def test_without_a_procedure_it_asks_with_one_button_per_procedure(dispatcher):
+async def test_without_a_procedure_it_answers_generally_then_asks_with_one_button_per_procedure(dispatcher):
     tracker = make_tracker("회복 기간은요?", "ask_recovery", [], {"language": "ko"}, SPOKEN_BEFORE)
     events = await ActionAnswerTopic().run(dispatcher, tracker, {})
-    [message] = dispatcher.messages
+    general, message = dispatcher.messages
+    assert general["text"] == default_content().answer("miss", "recovery", "ko").text
     assert message["response"] == "utter_ask_procedure"
     titles = [b["title"] for b in message["buttons"]]
     assert titles == ["미세현미경 디스크 제거술", "내시경 추간판 제거술", "미세 후궁절제술", "최소침습 척추 수술"]
