@@ -71,7 +71,7 @@ def children(pid):
         kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except FileNotFoundError:
         return []
-    return [int(k) for k in kids for k in [k]] + [g for k in kids for g in children(int(k))]
+    return [int(k) for k in kids] + [g for k in kids for g in children(int(k))]
 
 
 def load(url: str, users: int, per_user: int) -> dict:
@@ -123,18 +123,6 @@ class VanillaBot(RunningAssistant):
             cwd=project, env=ENV, stdout=self.logs[0], stderr=subprocess.STDOUT)]
         self.started = time.monotonic()
         self.ready_after = self._wait_until_ready()
-
-    def _wait_until_ready(self, timeout=180):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                status, body = http("GET", self.url + "/status", timeout=2)
-                if status == 200 and body.get("model_id"):
-                    return time.monotonic() - self.started
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError("the vanilla bot did not become ready")
 
 
 def plot(results: dict, out: Path) -> list:
@@ -188,7 +176,7 @@ def report(results: dict, out: Path, plots: list) -> str:
         lines.append(f"| {l} | {o['n']} | {o['accuracy']:.3f} | {o['macro_f1']:.3f} | {u['accuracy']:.3f} | {d['accuracy']:.3f} | {d['macro_f1']:.3f} | ≥ 0.95 "
                      f"{'✅' if o['accuracy'] >= 0.95 else '❌'} |")
     def row(name, key, fmt, target=""):
-        return f"| {name} | {fmt.format(ours_get(ours, key))} | {fmt.format(ours_get(vanilla, key))} | {target} |"
+        return f"| {name} | {fmt.format(figure_at(ours, key))} | {fmt.format(figure_at(vanilla, key))} | {target} |"
     ratio = ours["c20"]["rps"] / vanilla["c20"]["rps"]
     lines += ["", "Accuracy counts a low-confidence message sent to the fallback as a miss. \"With USE\" is this pipeline "
               "plus the multilingual Universal Sentence Encoder featurizer (bot/components/sentence_encoder.py); it "
@@ -222,7 +210,7 @@ def report(results: dict, out: Path, plots: list) -> str:
     return text
 
 
-def ours_get(figures, dotted):
+def figure_at(figures, dotted):
     for key in dotted.split("."):
         figures = figures[key]
     return figures

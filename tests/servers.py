@@ -72,11 +72,13 @@ class RunningAssistant:
         while time.monotonic() < deadline:
             for process in self.processes:
                 if process.poll() is not None:
-                    raise RuntimeError(f"a server exited early; see {self.logs[1].name}")
+                    raise RuntimeError(f"a server exited early; see {self.logs[-1].name}")
             try:
                 status, body = http("GET", self.url + "/status", timeout=2)
-                actions, _ = http("GET", f"http://127.0.0.1:{self.action_port}/health", timeout=2)
-                if status == 200 and body.get("model_id") and actions == 200:
+                # A bot without custom actions (the benchmark's vanilla one) has no action server.
+                actions_ready = self.action_port is None or http(
+                    "GET", f"http://127.0.0.1:{self.action_port}/health", timeout=2)[0] == 200
+                if status == 200 and body.get("model_id") and actions_ready:
                     return time.monotonic() - self.started
             except OSError:
                 pass
