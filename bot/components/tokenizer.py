@@ -37,11 +37,16 @@ class _ThaiSegmenter:
     """spaCy tokenizer over PyThaiNLP's newmm with our user words and no whitespace tokens."""
 
     def __init__(self, vocab, user_words: List[str]):
-        from pythainlp.corpus.common import thai_words
-        from pythainlp.util import dict_trie
+        from pythainlp.tokenize import DEFAULT_WORD_DICT_TRIE
 
         self.vocab = vocab
-        self.trie = dict_trie(set(thai_words()) | set(user_words))
+        # PyThaiNLP builds its default dictionary (thai_words) into a trie when imported, about 60 MB
+        # of Python objects; a second trie of the same words plus ours would take as much again, so
+        # our words go into the default one. Anything else in this process that segments Thai then
+        # also keeps procedure names whole, which is what we want everywhere.
+        for word in user_words:
+            DEFAULT_WORD_DICT_TRIE.add(word)
+        self.trie = DEFAULT_WORD_DICT_TRIE
 
     def __call__(self, text: str) -> Doc:
         from pythainlp.tokenize import word_tokenize
