@@ -32,9 +32,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The latest session of a conversation, as Rasa's SQLTrackerStore returns it."""
         stored = self._latest_sessions.get(sender_id)
-        if stored is not None:
-            self._latest_sessions.move_to_end(sender_id)
-        else:
+        if stored is None:
             with self.session_scope() as session:
                 rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
                 stored = [row.data for row in rows]
