@@ -11,18 +11,26 @@ MODEL := models/spine.tar.gz
 MODEL_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml) data/rules.yml data/procedure_names.yml \
                 $(wildcard bot/components/*.py) bot/language.py bot/procedure_names.py
 
-.PHONY: run test bench install train validate clean
+.PHONY: run test bench install browser train validate clean
 
-run: install $(MODEL)  ## set up, train if needed, start the assistant (Ctrl-C stops it)
+run: install $(MODEL)  ## set up, train if needed, start the assistant and the demo page (Ctrl-C stops them)
 	scripts/serve.sh
 
-test: install $(MODEL)  ## set up, train if needed, run every test
+test: install browser $(MODEL)  ## set up, train if needed, run every test
 	$(PY) -m pytest
 
 bench: install $(MODEL)  ## measure accuracy, latency, throughput, memory; writes reports/bench.md
 	$(PY) -m bench.run
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed web/node_modules/.installed
+
+# The widget's one npm dependency (socket.io-client), exactly as package-lock.json pins it.
+web/node_modules/.installed: web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser:  ## Debian's Chromium and the Thai/CJK fonts, for the browser tests
+	scripts/install-browser.sh
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(PY) || "$$(scripts/find-python310.sh)" -m venv $(VENV)

@@ -7,6 +7,7 @@ Nothing here asserts a target: the report states each figure next to its target.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import concurrent.futures as futures
 import json
 import os
@@ -97,7 +98,58 @@ def load(url: str, users: int, per_user: int) -> dict:
             "errors": sum(e for _, e in results)}
 
 
-def serve_and_measure(start, url, pids_of, per_user_1=40, per_user_20=15) -> dict:
+async def _socketio_patient(url: str, index: int, per_user: int):
+    """One widget user: connect, get a session, then send messages one after the other.
+
+    A turn's latency runs from sending to the turn's last bot event: the bot's answers to one
+    message are emitted together, so the turn is over when no event follows for QUIET_S.
+    """
+    import socketio
+
+    quiet_s = 0.3
+    client = socketio.AsyncClient(reconnection=False)
+    arrivals: asyncio.Queue = asyncio.Queue()
+    confirmed = asyncio.get_running_loop().create_future()
+    client.on("bot_uttered", lambda _: arrivals.put_nowait(time.perf_counter()))
+    client.on("session_confirm", lambda sid: confirmed.done() or confirmed.set_result(sid))
+    # Long-polling, as python-engineio's websocket client needs aiohttp >= 3.10 (Rasa 3.6 pins 3.9);
+    # browsers use websockets, so these figures are an upper bound on what the widget sees.
+    await client.connect(url, socketio_path="/socket.io", transports=["polling"])
+    await client.emit("session_request", {"session_id": f"bench-sio-{index}-{uuid.uuid4().hex[:6]}"})
+    session_id = await asyncio.wait_for(confirmed, 30)
+    latencies, errors = [], 0
+    for i in range(per_user):
+        sent = time.perf_counter()
+        await client.emit("user_uttered", {"message": LOAD_MESSAGES[(index + i) % len(LOAD_MESSAGES)],
+                                           "session_id": session_id})
+        try:
+            last = await asyncio.wait_for(arrivals.get(), 60)
+        except asyncio.TimeoutError:
+            errors += 1
+            continue
+        while True:
+            try:
+                last = await asyncio.wait_for(arrivals.get(), quiet_s)
+            except asyncio.TimeoutError:
+                break
+        latencies.append(last - sent)
+    await client.eio.disconnect(abort=True)  # without waiting for the open long-poll to time out
+    return latencies, errors
+
+
+def socketio_load(url: str, users: int, per_user: int) -> dict:
+    """`users` concurrent widget users on the socket.io channel; latency to each turn's full answer."""
+    async def all_users():
+        return await asyncio.gather(*(_socketio_patient(url, index, per_user) for index in range(users)))
+
+    results = asyncio.run(all_users())
+    latencies = sorted(l for ls, _ in results for l in ls)
+    return {"n": len(latencies), "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * latencies[max(0, int(0.95 * len(latencies)) - 1)],
+            "errors": sum(e for _, e in results)}
+
+
+def serve_and_measure(start, url, pids_of, per_user_1=40, per_user_20=15, socketio=False) -> dict:
     server = start()
     try:
         figures = {"ready_s": server.ready_after}
@@ -105,6 +157,9 @@ def serve_and_measure(start, url, pids_of, per_user_1=40, per_user_20=15) -> dic
         figures["c1"] = load(url(server), 1, per_user_1)
         figures["c20"] = load(url(server), 20, per_user_20)
         figures["rss_mb"] = rss_mb(pids_of(server))
+        if socketio:  # after the memory reading, so REST figures stay comparable with earlier runs
+            figures["socketio_c1"] = socketio_load(url(server), 1, per_user_1 // 2)
+            figures["socketio_c20"] = socketio_load(url(server), 20, per_user_20)
         return figures
     finally:
         server.stop()
@@ -196,6 +251,13 @@ def report(results: dict, out: Path, plots: list) -> str:
                   f"≤ vanilla + 300 {'✅' if ours['rss_mb'] <= vanilla['rss_mb'] + 300 else '❌'}"),
               row("ready to answer after start (s)", "ready_s", "{:.1f}",
                   f"≤ 60 {'✅' if ours['ready_s'] <= 60 else '❌'}"),
+              "", "## Serving over socket.io (the website widget's channel; this assistant only)", "",
+              "The vanilla bot has no socket.io channel. Latency runs from sending a message to the last "
+              "bot event of its answer (an answer's paragraphs arrive as separate events).", "",
+              "| figure | 1 user | 20 users |", "|---|---|---|",
+              f"| p50 latency (ms) | {ours['socketio_c1']['p50_ms']:.0f} | {ours['socketio_c20']['p50_ms']:.0f} |",
+              f"| p95 latency (ms) | {ours['socketio_c1']['p95_ms']:.0f} | {ours['socketio_c20']['p95_ms']:.0f} |",
+              f"| errors | {ours['socketio_c1']['errors']} | {ours['socketio_c20']['errors']} |",
               "", "## Training", "",
               "| figure | this assistant | vanilla `rasa init` | target |", "|---|---|---|---|",
               f"| training time (s) | {results['train_s']['ours']:.0f} | {results['train_s']['vanilla']:.0f} | ≤ 300 "
@@ -266,7 +328,8 @@ def main():
         results["nlu"]["with_use"] = nlu_scores(work / "use" / "with-use.tar.gz", work)
         print("serving: this assistant …", flush=True)
         results["serving"]["ours"] = serve_and_measure(
-            lambda: RunningAssistant(work, ours_model), lambda s: s.url, lambda s: [p.pid for p in s.processes])
+            lambda: RunningAssistant(work, ours_model), lambda s: s.url, lambda s: [p.pid for p in s.processes],
+            socketio=True)
         print("serving: vanilla bot …", flush=True)
         results["serving"]["vanilla"] = serve_and_measure(
             lambda: VanillaBot(vanilla, work), lambda s: s.url, lambda s: [p.pid for p in s.processes])

@@ -29,10 +29,21 @@ def make_tracker(text="", intent=None, entities=(), slots=None, events=None, sen
 
 
 @pytest.fixture(scope="session")
-def assistant(tmp_path_factory):
-    """The trained assistant, started once for every test that talks to it over HTTP."""
+def vendor_api():
+    """A real HTTP server standing in for the vendors' APIs (LINE's reply and push endpoints, ...)."""
+    from tests.vendor_stand_in import VendorStandIn
+
+    stand_in = VendorStandIn()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory, vendor_api):
+    """The trained assistant with every channel on, started once for every test that talks to it."""
+    from tests.channel_env import channel_env
     from tests.servers import RunningAssistant
 
-    running = RunningAssistant(tmp_path_factory.mktemp("assistant"))
+    running = RunningAssistant(tmp_path_factory.mktemp("assistant"), env=channel_env(vendor_api.url))
     yield running
     running.stop()

@@ -8,6 +8,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Dict, Optional
+
+from bot.channels.credentials import write_startable_credentials
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODEL = PROJECT_ROOT / "models" / "spine.tar.gz"
@@ -44,24 +47,30 @@ def own_endpoints(action_port: int, tracker_db: Path) -> str:
 
 
 class RunningAssistant:
-    """The action server and Rasa, as `make run` starts them, on their own ports and database."""
+    """The action server and Rasa, as `make run` starts them, on their own ports and database.
 
-    def __init__(self, workdir: Path, model: Path = MODEL):
+    `env` adds environment variables, such as channel secrets: as in `make run`, a channel in
+    credentials.yml starts only when its variables are set (bot/channels/credentials.py).
+    """
+
+    def __init__(self, workdir: Path, model: Path = MODEL, env: Optional[Dict[str, str]] = None):
         if not model.exists():
             raise RuntimeError(f"{model} is missing: `make test` trains it before running the tests")
         self.rasa_port, self.action_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.tracker_db = workdir / "tracker.db"
-        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
         endpoints = workdir / "endpoints.yml"
         endpoints.write_text(own_endpoints(self.action_port, self.tracker_db), encoding="utf-8")
+        credentials = workdir / "credentials.yml"
+        self.channels_left_out = write_startable_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
         bin_dir = Path(sys.executable).parent
         self.logs = [open(workdir / "actions.log", "wb"), open(workdir / "rasa.log", "wb")]
         self.processes = [
             subprocess.Popen([sys.executable, "-m", "bot.action_server", "--port", str(self.action_port)],
                              cwd=PROJECT_ROOT, env=env, stdout=self.logs[0], stderr=subprocess.STDOUT),
             subprocess.Popen([str(bin_dir / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(self.rasa_port),
-                              "-m", str(model), "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
+                              "-m", str(model), "--credentials", str(credentials), "--endpoints", str(endpoints)],
                              cwd=PROJECT_ROOT, env=env, stdout=self.logs[1], stderr=subprocess.STDOUT),
         ]
         self.started = time.monotonic()

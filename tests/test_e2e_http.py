@@ -1,16 +1,13 @@
 """The trained assistant over HTTP: conversations in every language, safety, and bad input."""
 import json
-import re
-import sqlite3
 import uuid
 
 import pytest
 
 from bot.content import default_content
 from bot.text_input import MAX_MESSAGE_CHARS
+from tests.helpers import language_of, stored_user_texts
 from tests.servers import http
-
-SCRIPTS = {"th": r"[\u0E00-\u0E7F]", "ko": r"[\uAC00-\uD7AF]", "zh": r"[\u4E00-\u9FFF]", "en": r"[A-Za-z]"}
 
 
 def reply_text(messages):
@@ -19,11 +16,6 @@ def reply_text(messages):
         parts.append(message.get("text") or "")
         parts.extend(b["title"] for b in message.get("buttons") or [])
     return "\n".join(parts)
-
-
-def language_of(text):
-    counts = {lang: len(re.findall(p, text)) for lang, p in SCRIPTS.items()}
-    return max(counts, key=counts.get)
 
 
 def new_sender():
@@ -145,16 +137,10 @@ def test_odd_messages_get_a_polite_reply(assistant, text):
     assert answer and all(m.get("text") or m.get("buttons") for m in answer)
 
 
-def stored_user_texts(assistant, sender):
-    with sqlite3.connect(assistant.tracker_db) as db:
-        rows = db.execute("select data from events where sender_id = ? and type_name = 'user' order by id", (sender,))
-        return [json.loads(data)["text"] for (data,) in rows]
-
-
 def test_long_messages_are_cut_before_nlu_and_the_sender_id_is_kept_as_data(assistant):
     sender = "../../etc/passwd"
     assistant.say(sender, "x" * 20000)
-    assert len(stored_user_texts(assistant, sender)[-1]) == MAX_MESSAGE_CHARS
+    assert len(stored_user_texts(assistant.tracker_db, sender)[-1]) == MAX_MESSAGE_CHARS
 
 
 def test_the_assistant_keeps_answering_after_bad_input_and_stores_conversations(assistant):
@@ -163,7 +149,7 @@ def test_the_assistant_keeps_answering_after_bad_input_and_stores_conversations(
     sender = new_sender()
     reply = reply_text(assistant.say(sender, "What are the risks of a microdiscectomy?"))
     assert "nerve" in reply.lower()
-    assert stored_user_texts(assistant, sender) == ["What are the risks of a microdiscectomy?"]
+    assert stored_user_texts(assistant.tracker_db, sender) == ["What are the risks of a microdiscectomy?"]
 
 
 def test_an_unclear_message_gets_a_clarification_then_a_request_to_rephrase(assistant):

@@ -1,7 +1,5 @@
 """The cached SQLite tracker store reads back exactly what Rasa's own SQLTrackerStore reads from the
 same database file, turn after turn, across a new session, a restart and an evicted conversation."""
-import sqlite3
-
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
@@ -10,6 +8,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.tracker_store import CachedSQLTrackerStore
 from tests.conftest import PROJECT_ROOT
+from tests.helpers import stored_rows
 
 DOMAIN = Domain.load(PROJECT_ROOT / "domain.yml")
 
@@ -51,11 +50,6 @@ async def handle(store, sender, events):
 async def read(store, sender):
     tracker = await store.retrieve(sender)
     return None if tracker is None else [event.as_dict() for event in tracker.events]
-
-
-def stored_rows(database, sender):
-    with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
 
 
 async def test_every_turn_reads_back_as_rasas_own_store_reads_it(database):

@@ -1,0 +1,105 @@
+"""Rasa's socket.io channel (the website widget's) with every event checked before the bot sees it.
+
+Rasa 3.6's handlers assume a well-formed dict: `null`, a list, a number or metadata that is
+not JSON raise inside the server and the sender hears nothing. Here a malformed event is
+refused with a `message_refused` event that says what is wrong, and the connection stays up.
+Registered in credentials.yml by module path; its name stays `socketio`, its path /socket.io.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+
+from bot.channels.common import OnNewMessage
+from bot.text_input import MAX_SENDER_CHARS, clean_message
+
+logger = logging.getLogger(__name__)
+
+REFUSED_EVENT = "message_refused"
+
+
+class InvalidEvent(ValueError):
+    """The socket.io event cannot be a patient message; the text says why."""
+
+
+def _session_id(data: Dict[str, Any], required: bool) -> Optional[str]:
+    session_id = data.get("session_id")
+    if session_id is None or session_id == "":
+        if required:
+            raise InvalidEvent("'session_id' is missing: ask for one with the session_request event first.")
+        return None
+    if not isinstance(session_id, str) or len(session_id) > MAX_SENDER_CHARS or not session_id.strip():
+        raise InvalidEvent(f"'session_id' must be a non-empty string of at most {MAX_SENDER_CHARS} characters.")
+    return session_id
+
+
+def parse_user_event(data: Any, metadata_key: str, session_required: bool) -> tuple:
+    """(cleaned text, session id or None, metadata dict) from a user_uttered event, or InvalidEvent."""
+    if not isinstance(data, dict):
+        raise InvalidEvent("The event must be an object like {\"message\": \"text\", \"session_id\": \"id\"}.")
+    message = data.get("message")
+    if not isinstance(message, str):
+        raise InvalidEvent("'message' must be a string.")
+    text = clean_message(message)
+    if not text:
+        raise InvalidEvent("'message' is empty.")
+    session_id = _session_id(data, session_required)
+    metadata = data.get(metadata_key)
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            raise InvalidEvent(f"'{metadata_key}' is not valid JSON.")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidEvent(f"'{metadata_key}' must be an object.")
+    return text, session_id, metadata or {}
+
+
+class ValidatedSocketIOInput(SocketIOInput):
+    """The socket.io channel, refusing malformed events instead of failing inside the server."""
+
+    def blueprint(self, on_new_message: OnNewMessage):  # type: ignore[no-untyped-def]
+        blueprint = super().blueprint(on_new_message)
+        sio = self.sio
+        assert sio is not None  # set by SocketIOInput.blueprint
+
+        async def refuse(sid: Text, reason: str) -> None:
+            logger.info("socket.io event from %s refused: %s", sid, reason)
+            await sio.emit(REFUSED_EVENT, {"error": reason}, room=sid, namespace=self.namespace)
+
+        # Registering a handler for an event again replaces Rasa's handler for it.
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Any = None) -> None:
+            if data is None:
+                data = {}
+            if not isinstance(data, dict):
+                await refuse(sid, "session_request takes an object like {\"session_id\": \"id\"} or nothing.")
+                return
+            try:
+                session_id = _session_id(data, required=False) or uuid.uuid4().hex
+            except InvalidEvent as error:
+                await refuse(sid, str(error))
+                return
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Any = None) -> None:
+            try:
+                text, session_id, metadata = parse_user_event(data, self.metadata_key, self.session_persistence)
+            except InvalidEvent as error:
+                await refuse(sid, str(error))
+                return
+            sender_id = session_id if self.session_persistence else sid
+            output_channel = SocketIOOutput(sio, self.bot_message_evt)
+            await on_new_message(
+                UserMessage(text, output_channel, sender_id, input_channel=self.name(), metadata=metadata)
+            )
+
+        return blueprint

@@ -1,0 +1,81 @@
+"""Helpers shared by several test modules (test modules never import from each other)."""
+from contextlib import contextmanager
+import json
+import re
+import sqlite3
+import uuid
+
+from sanic import Sanic
+import yaml
+
+from tests.servers import PROJECT_ROOT, free_port
+
+SCRIPTS = {"th": r"[\u0E00-\u0E7F]", "ko": r"[\uAC00-\uD7AF]", "zh": r"[\u4E00-\u9FFF]", "en": r"[A-Za-z]"}
+
+
+def language_of(text):
+    """The language whose script has the most characters in `text`."""
+    counts = {lang: len(re.findall(p, text)) for lang, p in SCRIPTS.items()}
+    return max(counts, key=counts.get)
+
+
+def media_answer(language):
+    """The bot's polite "text only" answer in `language`, from domain.yml."""
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for variation in domain["responses"]["utter_media_not_supported"]:
+        if {"type": "slot", "name": "language", "value": language} in variation.get("condition", []):
+            return variation["text"]
+    raise AssertionError(f"utter_media_not_supported has no {language} variation")
+
+
+async def serve_channel(input_channel, on_new_message):
+    """(server, webhook URL) of `input_channel` alone on a real Sanic server on loopback."""
+    # Test mode lets Sanic start several apps in one process (as sanic-testing does).
+    Sanic.test_mode = True
+    app = Sanic(f"channel_test_{uuid.uuid4().hex[:8]}")
+    app.blueprint(input_channel.blueprint(on_new_message), url_prefix=f"/webhooks/{input_channel.name()}")
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
+    await server.startup()
+    return server, f"http://127.0.0.1:{port}/webhooks/{input_channel.name()}/webhook"
+
+
+# --- What the tracker store holds, read straight from its SQLite file ----------------------------
+# (not through Rasa's HTTP API, which can create a conversation when asked for one)
+
+@contextmanager
+def _read_only(tracker_db):
+    # Read-only, so a check never creates the file or holds a write lock; waits while Rasa writes.
+    db = sqlite3.connect(f"file:{tracker_db}?mode=ro", uri=True, timeout=10)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def stored_rows(tracker_db, sender_id, type_name=None):
+    """How many events of one conversation are stored (only those of `type_name` when given)."""
+    query = "SELECT count(*) FROM events WHERE sender_id = ?" + (" AND type_name = ?" if type_name else "")
+    with _read_only(tracker_db) as db:
+        return db.execute(query, (str(sender_id), type_name) if type_name else (str(sender_id),)).fetchone()[0]
+
+
+def user_events(tracker_db, sender_id):
+    """The stored 'user' events of one conversation, oldest first."""
+    with _read_only(tracker_db) as db:
+        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                          (str(sender_id),)).fetchall()
+    return [json.loads(data) for (data,) in rows]
+
+
+def stored_user_texts(tracker_db, sender_id):
+    """The texts of one conversation's stored 'user' events, oldest first."""
+    return [event["text"] for event in user_events(tracker_db, sender_id)]
+
+
+def user_intents(tracker_db, sender_id):
+    """The intents of one conversation's stored 'user' events, oldest first."""
+    with _read_only(tracker_db) as db:
+        rows = db.execute("SELECT intent_name FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                          (str(sender_id),)).fetchall()
+    return [intent for (intent,) in rows]
