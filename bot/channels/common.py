@@ -32,6 +32,13 @@ MAX_QUICK_REPLIES = 10
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
+def oversized_body(body: Optional[bytes]) -> Optional[str]:
+    """Why a webhook body must be refused with 413, or None when its size is acceptable."""
+    if len(body or b"") > MAX_BODY_BYTES:
+        return f"The request body is larger than {MAX_BODY_BYTES} bytes."
+    return None
+
+
 def patient_text(text: Any) -> Optional[str]:
     """The cleaned message text, or None when there is nothing a patient wrote."""
     if not isinstance(text, str):

@@ -21,7 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
-    MAX_BODY_BYTES, MAX_QUICK_REPLIES, MEDIA_MESSAGE, OfferedButtons, OnNewMessage, collect_answers,
+    oversized_body, MAX_QUICK_REPLIES, MEDIA_MESSAGE, OfferedButtons, OnNewMessage, collect_answers,
     labelled_options, patient_text, split_long_text, usable_buttons, valid_sender,
 )
 from bot.language import detect_language
@@ -167,8 +167,9 @@ class KakaoInput(InputChannel):
             return response.json({"error": f"The {SECRET_HEADER} header is missing."}, status=401)
         if not hmac.compare_digest(secret.encode("utf-8"), self.skill_secret):
             return response.json({"error": f"The {SECRET_HEADER} header is wrong."}, status=403)
-        if len(request.body or b"") > MAX_BODY_BYTES:
-            return response.json({"error": f"The request body is larger than {MAX_BODY_BYTES} bytes."}, status=413)
+        too_large = oversized_body(request.body)
+        if too_large:
+            return response.json({"error": too_large}, status=413)
         return None
 
     async def answer(self, on_new_message: OnNewMessage, skill_request: SkillRequest) -> Dict[str, Any]:

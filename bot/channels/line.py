@@ -34,7 +34,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
-    MAX_BODY_BYTES, MEDIA_MESSAGE, OnNewMessage, collect_answers, patient_text, short_label, valid_sender,
+    oversized_body, MEDIA_MESSAGE, OnNewMessage, collect_answers, patient_text, short_label, valid_sender,
 )
 
 logger = logging.getLogger(__name__)
@@ -243,8 +243,9 @@ class LineInput(InputChannel):
 
     def accept(self, raw_body: bytes, signature: Optional[str]) -> List[PatientMessage]:
         """The messages to answer in one webhook call, or WebhookRefused saying why it is not processed."""
-        if len(raw_body) > MAX_BODY_BYTES:
-            raise WebhookRefused(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        too_large = oversized_body(raw_body)
+        if too_large:
+            raise WebhookRefused(413, too_large)
         check_signature(raw_body, signature, self.channel_secret)
         events = webhook_events(raw_body)
         # Every event is checked before any is answered: a malformed call is refused as a whole.

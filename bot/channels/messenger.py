@@ -40,7 +40,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
-    MAX_BODY_BYTES, MAX_QUICK_REPLIES, MEDIA_MESSAGE, labelled_options, patient_text, usable_buttons, valid_sender,
+    oversized_body, MAX_QUICK_REPLIES, MEDIA_MESSAGE, labelled_options, patient_text, usable_buttons, valid_sender,
 )
 
 logger = logging.getLogger(__name__)
@@ -248,8 +248,9 @@ class SignedMessengerInput(FacebookInput):
 
         @facebook_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            if len(request.body) > MAX_BODY_BYTES:
-                return response.json({"error": "The body is too large."}, status=413)
+            too_large = oversized_body(request.body)
+            if too_large:
+                return response.json({"error": too_large}, status=413)
             given = request.headers.get(SIGNATURE_HEADER)
             if not given:
                 logger.warning("facebook: refused a request without %s", SIGNATURE_HEADER)

@@ -34,7 +34,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import MAX_BODY_BYTES, MEDIA_MESSAGE, patient_text, valid_sender
+from bot.channels.common import oversized_body, MEDIA_MESSAGE, patient_text, valid_sender
 
 logger = logging.getLogger(__name__)
 
@@ -224,8 +224,9 @@ class SecretTelegramInput(TelegramInput):
 
         @telegram_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            if len(request.body) > MAX_BODY_BYTES:
-                return response.json({"error": "The update is too large."}, status=413)
+            too_large = oversized_body(request.body)
+            if too_large:
+                return response.json({"error": too_large}, status=413)
             given = request.headers.get(SECRET_HEADER)
             if not given:
                 logger.warning("telegram: refused an update without %s", SECRET_HEADER)

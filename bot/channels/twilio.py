@@ -33,7 +33,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 
 from bot.channels.common import (
-    MAX_BODY_BYTES, MEDIA_MESSAGE, OfferedButtons, numbered_options, patient_text, valid_sender,
+    oversized_body, MEDIA_MESSAGE, OfferedButtons, numbered_options, patient_text, valid_sender,
 )
 
 logger = logging.getLogger(__name__)
@@ -130,8 +130,9 @@ class SignedTwilioInput(TwilioInput):
 
         @twilio_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            if len(request.body) > MAX_BODY_BYTES:
-                return response.json({"error": "The body is too large."}, status=413)
+            too_large = oversized_body(request.body)
+            if too_large:
+                return response.json({"error": too_large}, status=413)
             signature = request.headers.get(SIGNATURE_HEADER)
             if not signature:
                 logger.warning("twilio: refused a request without %s", SIGNATURE_HEADER)

@@ -26,7 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
-    MAX_BODY_BYTES, MAX_QUICK_REPLIES, MEDIA_MESSAGE, OfferedButtons, OnNewMessage, collect_answers,
+    oversized_body, MAX_QUICK_REPLIES, MEDIA_MESSAGE, OfferedButtons, OnNewMessage, collect_answers,
     numbered_options, patient_text, split_long_text, valid_sender,
 )
 from bot.language import detect_language
@@ -298,8 +298,9 @@ class WeChatInput(InputChannel):
         """The message of a signed, fresh, not replayed POST; else Refused with the status to answer."""
         signed = check_signature(self.token, request.args)
         check_fresh(signed[1], time.time())
-        if len(request.body or b"") > MAX_BODY_BYTES:
-            raise Refused(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        too_large = oversized_body(request.body)
+        if too_large:
+            raise Refused(413, too_large)
         message = read_message(parse_message_xml(request.body or b""))
         used_for = self.used_signatures.get(signed)
         if used_for is not None and used_for != message.key:
