@@ -27,6 +27,19 @@ def procedures_named(tracker: Tracker) -> List[str]:
     return [v for v in dict.fromkeys(values) if v in PROCEDURES]
 
 
+def just_asked_which_procedure(tracker: Tracker) -> bool:
+    """True when the assistant's last message before this one asked which procedure (utter_ask_procedure)."""
+    seen_patient = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_patient:
+                return False
+            seen_patient = True
+        elif event.get("event") == "bot" and seen_patient:
+            return (event.get("metadata") or {}).get("utter_action") == "utter_ask_procedure"
+    return False
+
+
 def first_answer_of_session(tracker: Tracker) -> bool:
     """True until the assistant has said anything in this session."""
     for event in reversed(tracker.events):

@@ -8,7 +8,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    button, conversation_language, latest_intent, procedures_named, send_notice_if_first,
+    button, conversation_language, just_asked_which_procedure, latest_intent, procedures_named,
+    send_notice_if_first,
 )
 from bot.content import PROCEDURES, TOPICS, default_content
 from bot.procedure_names import default_dictionary
@@ -40,7 +41,13 @@ class ActionAnswerTopic(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         language = conversation_language(tracker)
         intent = latest_intent(tracker)
-        topic = INTENT_TOPICS.get(intent) or tracker.get_slot("pending_topic") or "overview"
+        pending = tracker.get_slot("pending_topic")
+        if pending and intent == "ask_overview" and procedures_named(tracker) and just_asked_which_procedure(tracker):
+            # "I'd like to know about the microdiscectomy" in reply to "which procedure?" picks one:
+            # the patient wants the question they asked, not the procedure's overview.
+            topic = pending
+        else:
+            topic = INTENT_TOPICS.get(intent) or pending or "overview"
         procedures = procedures_named(tracker) or self._earlier_procedure(tracker)
         if not procedures and topic in PROCEDURE_INDEPENDENT_TOPICS:
             procedures = [GENERAL_PROCEDURE]

@@ -50,6 +50,33 @@ async def test_the_pending_question_is_answered_when_a_procedure_is_named(dispat
     assert SlotSet("pending_topic", None) in events
 
 
+ASKED_WHICH_PROCEDURE = SPOKEN_BEFORE + [
+    {"event": "user", "text": "ความเสี่ยงมีอะไรบ้าง"},
+    {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_ask_procedure"}},
+    {"event": "user", "text": "อยากทราบของไมโครดิสก์ค่ะ"},
+]
+
+
+async def test_naming_a_procedure_in_reply_to_which_procedure_answers_the_pending_question(dispatcher):
+    tracker = make_tracker("อยากทราบของไมโครดิสก์ค่ะ", "ask_overview", [PROCEDURE],
+                           {"language": "th", "pending_topic": "risks"}, ASKED_WHICH_PROCEDURE)
+    events = await ActionAnswerTopic().run(dispatcher, tracker, {})
+    assert dispatcher.messages[0]["text"] == default_content().answer("microdiscectomy", "risks", "th").text
+    assert SlotSet("pending_topic", None) in events
+
+
+async def test_a_what_is_question_later_in_the_conversation_gets_the_overview(dispatcher):
+    # The question is still pending, but the assistant has said other things since asking.
+    events = ASKED_WHICH_PROCEDURE[:-1] + [
+        {"event": "user", "text": "สวัสดีค่ะ"},
+        {"event": "bot", "text": "สวัสดีค่ะ", "metadata": {"utter_action": "utter_greet"}},
+        {"event": "user", "text": "ไมโครดิสก์คืออะไร"},
+    ]
+    tracker = make_tracker("ไมโครดิสก์คืออะไร", "ask_overview", [PROCEDURE], {"language": "th", "pending_topic": "risks"}, events)
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    assert dispatcher.messages[0]["text"] == default_content().answer("microdiscectomy", "overview", "th").text
+
+
 async def test_compare_answers_each_procedure_named(dispatcher):
     entities = [PROCEDURE, {"entity": "procedure", "value": "endoscopic_discectomy"}]
     tracker = make_tracker("microdiscectomy vs endoscopic", "ask_compare", entities, {"language": "en"}, SPOKEN_BEFORE)
