@@ -8,16 +8,23 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/spine.tar.gz
 # What the trained model depends on: a change to any of these retrains, nothing else does.
-MODEL_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml) data/rules.yml data/procedure_names.yml \
+MODEL_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/nlu/corrections/*.yml) data/rules.yml data/procedure_names.yml \
                 $(wildcard bot/components/*.py) bot/language.py bot/procedure_names.py
 
-.PHONY: run test bench install browser train validate clean
+.PHONY: run test test-conversations bench install browser train validate clean
+# Staff test conversations to play (a file or folder), and a running assistant to play them against
+# (empty: `test-conversations` starts one with the current model).
+CONVERSATIONS ?= tests/conversations
+RASA_URL ?=
 
 run: install $(MODEL)  ## set up, train if needed, start the assistant and the demo page (Ctrl-C stops them)
 	scripts/serve.sh
 
 test: install browser $(MODEL)  ## set up, train if needed, run every test
 	$(PY) -m pytest
+
+test-conversations: install $(MODEL)  ## play the staff's test conversations; report in reports/conversations/
+	$(PY) -m bot.staff.conversation_tests $(CONVERSATIONS) $(if $(RASA_URL),--url $(RASA_URL))
 
 bench: install $(MODEL)  ## measure accuracy, latency, throughput, memory; writes reports/bench.md
 	$(PY) -m bench.run

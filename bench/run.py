@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.servers import RunningAssistant, free_port, http
+from bot.running_assistant import RunningAssistant, free_port, http
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).parent / "rasa")

@@ -1,4 +1,7 @@
-"""Starts the real action server and Rasa on free loopback ports, for tests that talk HTTP."""
+"""Starts the action server and Rasa, as `make run` does, on free loopback ports and their own database.
+
+Used by the tests, the benchmark and the staff's conversation tests, which all talk to the assistant over HTTP.
+"""
 import json
 import os
 import socket
@@ -55,7 +58,7 @@ class RunningAssistant:
 
     def __init__(self, workdir: Path, model: Path = MODEL, env: Optional[Dict[str, str]] = None):
         if not model.exists():
-            raise RuntimeError(f"{model} is missing: `make test` trains it before running the tests")
+            raise RuntimeError(f"{model} is missing: train it with `make train`")
         self.rasa_port, self.action_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.tracker_db = workdir / "tracker.db"

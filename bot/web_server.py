@@ -10,9 +10,10 @@
 
 ``--rasa-url`` is the address *browsers* use to reach Rasa (its socket.io channel is on the same
 port, at /socket.io); behind a reverse proxy that is the public https address.
+- ``/staff/``: the staff console (bot/staff/console.py), behind a staff login.
 
-``create_app()`` builds the application, so other pages (the staff console) can be added to it
-under their own prefix before it is run.
+``--rasa-url`` is the address *browsers* use to reach Rasa; ``--rasa-api-url`` is the address this
+server uses itself (the console's "Try it"), which is usually the local one.
 """
 from __future__ import annotations
 
@@ -20,10 +21,13 @@ import argparse
 import html
 import logging
 from pathlib import Path
-from typing import Awaitable, Callable, List
+import os
+from typing import Awaitable, Callable, List, Optional
 from urllib.parse import urlsplit
 
 from aiohttp import web
+
+from bot.staff.console import ConsoleSettings, add_console
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +99,9 @@ def demo_page(template: Path, rasa_url: str, missing_client: bool) -> str:
     return page.replace("{{setup_error}}", error)
 
 
-def create_app(rasa_url: str, web_dir: Path = WEB_DIR) -> web.Application:
-    """The web application: demo page, widget files and health check, with security headers."""
+def create_app(rasa_url: str, web_dir: Path = WEB_DIR, staff: Optional[ConsoleSettings] = None) -> web.Application:
+    """The web application: demo page, widget files, health check and, given its settings, the
+    staff console; with security headers on every response."""
     rasa_url = rasa_url.strip().rstrip("/")
     rasa_origin(rasa_url)  # fails early on a malformed URL
     vendor_dir = web_dir / "node_modules" / "socket.io-client" / "dist"
@@ -139,6 +144,9 @@ def create_app(rasa_url: str, web_dir: Path = WEB_DIR) -> web.Application:
     app.on_response_prepare.append(security_headers(content_security_policy(rasa_url)))
     app.add_routes(routes)
     app[RASA_URL] = rasa_url
+    if staff is not None:
+        app.router.add_get("/staff", lambda request: web.HTTPFound("/staff/"))
+        add_console(app, staff)
     return app
 
 
@@ -148,20 +156,50 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     parser.add_argument("--rasa-url", default="http://127.0.0.1:5005",
                         help="Rasa's address as browsers reach it (default http://127.0.0.1:5005)")
+    parser.add_argument("--rasa-api-url", default="http://127.0.0.1:5005",
+                        help="Rasa's address as this server reaches it, for the staff console "
+                             "(default http://127.0.0.1:5005; its --auth-token comes from RASA_AUTH_TOKEN)")
+    parser.add_argument("--endpoints", default=str(PROJECT_ROOT / "endpoints.yml"),
+                        help="Rasa's endpoints.yml, whose tracker store the staff console reads")
     args = parser.parse_args(argv)
     try:
         rasa_origin(args.rasa_url)
+        rasa_origin(args.rasa_api_url)
     except ValueError as error:
         parser.error(str(error))
     return args
 
 
+def staff_settings(args: argparse.Namespace, environ=os.environ) -> Optional[ConsoleSettings]:
+    """The staff console's settings from the command line and the environment (bot/staff/auth.py);
+    None, with the reason logged, when the tracker store is one the console cannot read."""
+    from bot.staff.access_log import AccessLog
+    from bot.staff.auth import StaffAuth
+    from bot.staff.conversation_tests import AssistantClient
+    from bot.staff.store import ConversationStore
+    from bot.staff.teach import SAVED_TESTS_DIR, Corrections
+
+    try:
+        store = ConversationStore.from_endpoints(Path(args.endpoints), PROJECT_ROOT)
+    except (OSError, ValueError) as error:
+        logger.error("The staff console is off: %s", error)
+        return None
+    return ConsoleSettings(
+        auth=StaffAuth.from_environment(environ),
+        store=store,
+        assistant=AssistantClient(args.rasa_api_url, environ.get("RASA_AUTH_TOKEN") or None),
+        corrections=Corrections(),
+        saved_tests_dir=SAVED_TESTS_DIR,
+        access_log=AccessLog(PROJECT_ROOT / "var" / "staff_access.log"),
+    )
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(args.rasa_url)
-    logger.info("Demo hospital page with the chat widget: http://%s:%d/ (assistant at %s)",
-                args.host, args.port, app[RASA_URL])
+    app = create_app(args.rasa_url, staff=staff_settings(args))
+    logger.info("Demo hospital page with the chat widget: http://%s:%d/ (assistant at %s); "
+                "staff console: http://%s:%d/staff/", args.host, args.port, app[RASA_URL], args.host, args.port)
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
 
 

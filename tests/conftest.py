@@ -42,8 +42,22 @@ def vendor_api():
 def assistant(tmp_path_factory, vendor_api):
     """The trained assistant with every channel on, started once for every test that talks to it."""
     from tests.channel_env import channel_env
-    from tests.servers import RunningAssistant
+    from bot.running_assistant import RunningAssistant
 
     running = RunningAssistant(tmp_path_factory.mktemp("assistant"), env=channel_env(vendor_api.url))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, for one test module. Not for the whole session: Playwright's sync
+    API keeps an event loop running in this thread, where later tests call asyncio.run()."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

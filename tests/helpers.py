@@ -1,14 +1,24 @@
 """Helpers shared by several test modules (test modules never import from each other)."""
 from contextlib import contextmanager
 import json
+from pathlib import Path
 import re
 import sqlite3
 import uuid
 
+import pytest
 from sanic import Sanic
 import yaml
 
-from tests.servers import PROJECT_ROOT, free_port
+from bot.running_assistant import PROJECT_ROOT, free_port
+
+# Debian's Chromium, driven by Playwright; never a downloaded browser.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-gpu"]
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="/usr/bin/chromium is missing: install Debian's `chromium` package (the Makefile does in CI)")
 
 SCRIPTS = {"th": r"[\u0E00-\u0E7F]", "ko": r"[\uAC00-\uD7AF]", "zh": r"[\u4E00-\u9FFF]", "en": r"[A-Za-z]"}
 

@@ -36,7 +36,7 @@ from bot.content import PROCEDURES, TOPICS, default_content, labels
 from bot.language import detect_language
 from tests import channel_env as secrets
 from tests.helpers import stored_rows, user_events
-from tests.servers import PROJECT_ROOT
+from bot.running_assistant import PROJECT_ROOT
 
 CHANNELS = {
     "bot.channels.telegram.SecretTelegramInput": ("telegram", SecretTelegramInput),

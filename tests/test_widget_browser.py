@@ -25,21 +25,13 @@ from bot.content import PROCEDURES, default_content
 from bot.language import detect_language
 from bot.procedure_names import default_dictionary
 from bot.web_server import content_security_policy, create_app, demo_page
-from tests.helpers import stored_user_texts
-from tests.servers import PROJECT_ROOT, free_port, http
+from tests.helpers import needs_chromium, stored_user_texts
+from bot.running_assistant import PROJECT_ROOT, free_port, http
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-gpu"]
 SOCKET_IO_CLIENT = PROJECT_ROOT / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 HOST = "#spine-chat-widget"  # the element whose shadow root holds the widget
 ANSWER_TIMEOUT_MS = 60_000
-
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium is missing: install Debian's `chromium` package (the Makefile does in CI)")
-
 
 # ---------------------------------------------------------------- the web server, without a browser
 
@@ -217,16 +209,6 @@ def web_server(assistant, tmp_path_factory):
     server = WebServer(assistant.url, tmp_path_factory.mktemp("web") / "web_server.log")
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}

@@ -1,0 +1,1 @@
+"""Tools for hospital staff: stored patient conversations, read with personal data masked, and the console."""

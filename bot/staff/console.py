@@ -1,0 +1,354 @@
+"""The staff console at /staff/ on the web server: try the assistant, review stored conversations,
+teach corrections, see the content's coverage.
+
+Every page and API under /staff/ needs a staff login (bot/staff/auth.py) and answers 401 without
+one; only the login form's own POST and stylesheet are open. APIs take and give JSON, and POSTs
+must be JSON, so another site's form cannot post to them with a staff member's cookie. Patients'
+data is masked unless a staff member asks otherwise, and every opening of a stored conversation
+is written to the access log.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from aiohttp import web
+
+from bot.staff.access_log import AccessLog
+from bot.staff.auth import ENV_VAR, StaffAuth
+from bot.staff.conversation_tests import AssistantClient, AssistantUnavailable
+from bot.staff.coverage import coverage_table
+from bot.staff.events import turns_from_rows
+from bot.staff.queries import STAFF_SENDER_PREFIX
+from bot.staff.store import ConversationNotFound, ConversationStore, InvalidQuery
+from bot.staff.teach import (
+    CorrectionRefused, Corrections, InvalidCorrection, conversation_as_test, save_test, teachable_intents,
+)
+
+CONSOLE_DIR = Path(__file__).resolve().parents[2] / "web" / "staff"
+PREFIX = "/staff/"
+COOKIE = "staff_session"
+TRY_PREFIX = STAFF_SENDER_PREFIX + "try-"  # the console's own conversations, left out of Review
+MAX_JSON_BYTES = 16 * 1024
+MAX_MESSAGE_CHARS = 2000
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_.:@+-]{1,255}$")
+LIST_FILTERS = ("language", "procedure", "date_from", "date_to", "handoff", "red_flag", "fallback",
+                "low_confidence", "include_staff")
+
+
+@dataclass
+class ConsoleSettings:
+    auth: StaffAuth
+    store: ConversationStore
+    assistant: AssistantClient  # Rasa as the web server reaches it (for "Try it")
+    corrections: Corrections
+    saved_tests_dir: Path
+    access_log: AccessLog
+
+
+SETTINGS = web.AppKey("staff_settings", ConsoleSettings)
+USER = "staff_user"  # request key: the logged-in staff member
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _login_page(status: int, notice: str = "", enabled: bool = True) -> web.Response:
+    page = (CONSOLE_DIR / "login.html").read_text(encoding="utf-8")
+    if not enabled:
+        notice = (f"The staff console is off. To turn it on, set {ENV_VAR} to name:password pairs "
+                  "and restart the web server.")
+    notice_html = f'<p class="notice" role="alert">{html.escape(notice)}</p>' if notice else ""
+    return web.Response(text=page.replace("{{notice}}", notice_html), status=status, content_type="text/html",
+                        headers={"Cache-Control": "no-store"})
+
+
+def _client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+@web.middleware
+async def require_staff(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """401 for every console page and API without a valid session; no-store on everything."""
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    settings = request.app[SETTINGS]
+    if request.path in (PREFIX + "login", PREFIX + "login.css"):
+        return await handler(request)
+    user = settings.auth.user_of(request.cookies.get(COOKIE))
+    if user is None:
+        if request.path.startswith(PREFIX + "api/") or request.method != "GET":
+            return _error(401, "Log in to the staff console first.")
+        return _login_page(401, enabled=settings.auth.enabled)
+    if request.method == "POST" and request.content_type != "application/json":
+        return _error(415, "Send JSON (Content-Type: application/json).")
+    request[USER] = user
+    response = await handler(request)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _json_body(request: web.Request) -> Dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_JSON_BYTES, actual_size=request.content_length)
+    raw = await request.content.read(MAX_JSON_BYTES + 1)
+    if len(raw) > MAX_JSON_BYTES:
+        raise InvalidQuery(f"the request body is larger than {MAX_JSON_BYTES} bytes")
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise InvalidQuery("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidQuery("the request body must be a JSON object")
+    return body
+
+
+def _conversation_id(request: web.Request) -> str:
+    conversation = request.match_info["conversation"]
+    if not CONVERSATION_ID.match(conversation):
+        raise InvalidQuery("the conversation id has characters or a length no conversation id has")
+    return conversation
+
+
+def _mask(request: web.Request) -> bool:
+    value = request.query.get("mask", "true").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise InvalidQuery("mask must be true or false")
+    return value in ("true", "1")
+
+
+@web.middleware
+async def explain_errors(request: web.Request, handler):
+    """Bad parameters get a 4xx that says what is wrong; the console never answers 500 for them."""
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except (InvalidQuery, InvalidCorrection) as error:
+        return _error(400, str(error))
+    except ConversationNotFound:
+        return _error(404, "There is no stored conversation with this id.")
+    except CorrectionRefused as error:
+        return _error(409, str(error))
+    except AssistantUnavailable as error:
+        return _error(502, f"The assistant did not answer: {error}")
+
+
+async def log_in(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if not settings.auth.enabled:
+        return _login_page(401, enabled=False)
+    address = _client_address(request)
+    if settings.auth.locked_out(address):
+        return _login_page(429, "Too many wrong passwords. Wait five minutes and try again.")
+    form = await request.post()
+    token = settings.auth.log_in(str(form.get("user", "")), str(form.get("password", "")), address)
+    if token is None:
+        return _login_page(401, "Wrong name or password.")
+    response = web.HTTPSeeOther("/staff/")
+    secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
+    response.set_cookie(COOKIE, token, path="/staff/", httponly=True, samesite="Strict", secure=secure)
+    return response
+
+
+async def log_out(request: web.Request) -> web.Response:
+    request.app[SETTINGS].auth.log_out(request.cookies.get(COOKIE))
+    response = web.json_response({"logged_out": True})
+    response.del_cookie(COOKIE, path="/staff/")
+    return response
+
+
+async def console_page(request: web.Request) -> web.Response:
+    return web.FileResponse(CONSOLE_DIR / "index.html", headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def static_file(name: str, content_type: str):
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(CONSOLE_DIR / name, headers={"Content-Type": content_type})
+    return serve
+
+
+async def session(request: web.Request) -> web.Response:
+    return web.json_response({"user": request[USER]})
+
+
+async def options(request: web.Request) -> web.Response:
+    from bot.content import PROCEDURES, labels
+    from bot.procedure_names import LANGUAGES, default_dictionary
+
+    titles = default_dictionary()
+    intent_labels = labels()["intents"]
+    return web.json_response({
+        "languages": list(LANGUAGES),
+        "intents": [{"name": i, "label": intent_labels.get(i, {}).get("en", i)} for i in teachable_intents()],
+        "procedures": [{"id": p, "title": titles.title(p, "en")} for p in PROCEDURES],
+    })
+
+
+def _rows(events):
+    """Tracker events from Rasa's HTTP API as the rows bot/staff/events.py reads from the database."""
+    return [SimpleNamespace(id=i, type_name=e.get("event"), timestamp=e.get("timestamp"), data=json.dumps(e))
+            for i, e in enumerate(events)]
+
+
+async def try_message(request: web.Request) -> web.Response:
+    """One message to the assistant as a patient would send it, with what the assistant made of it."""
+    settings = request.app[SETTINGS]
+    body = await _json_body(request)
+    message = body.get("message")
+    if not isinstance(message, str) or not message.strip() or len(message) > MAX_MESSAGE_CHARS:
+        raise InvalidQuery(f"message must be text of 1 to {MAX_MESSAGE_CHARS} characters")
+    conversation = body.get("conversation") or uuid.uuid4().hex[:12]
+    if not isinstance(conversation, str) or not re.fullmatch(r"[A-Za-z0-9]{1,32}", conversation):
+        raise InvalidQuery("conversation must be 1 to 32 letters or digits")
+    sender = f"{TRY_PREFIX}{request[USER]}-{conversation}"
+    messages, tracker = await asyncio.to_thread(settings.assistant.exchange, sender, message)
+    events = tracker.get("events") or []
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=0)
+    turns = turns_from_rows(_rows(events[last_user:]), users_before=0, mask=False)
+    turn = turns[-1] if turns else {}
+    return web.json_response({
+        "conversation": conversation,
+        "answers": [{"text": m.get("text"), "buttons": [b.get("title") for b in m.get("buttons") or []]}
+                    for m in messages],
+        "patient": turn.get("patient"),
+        "actions": turn.get("actions", []),
+        "slots_set": turn.get("slots", {}),
+        "slots": tracker.get("slots") or {},
+    })
+
+
+async def list_conversations(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    unknown = set(request.query) - set(LIST_FILTERS) - {"page", "page_size", "mask"}
+    if unknown:
+        raise InvalidQuery(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    filters = {name: request.query[name] for name in LIST_FILTERS if request.query.get(name, "") != ""}
+    listing = await asyncio.to_thread(
+        settings.store.list_conversations, **filters, page=request.query.get("page", 1),
+        page_size=request.query.get("page_size", 20), mask=_mask(request))
+    return web.json_response(listing)
+
+
+async def show_conversation(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    conversation_id, mask = _conversation_id(request), _mask(request)
+    conversation = await asyncio.to_thread(
+        settings.store.conversation, conversation_id, offset=request.query.get("offset", 0),
+        limit=request.query.get("limit", 50), mask=mask)
+    settings.access_log.record(request[USER], "read" if mask else "read unmasked", conversation_id,
+                               _client_address(request))
+    return web.json_response(conversation)
+
+
+async def _whole_conversation(settings: ConsoleSettings, conversation_id: str) -> Dict[str, Any]:
+    # A saved test keeps at most the first 200 turns: longer conversations are not useful as tests.
+    return await asyncio.to_thread(settings.store.conversation, conversation_id, offset=0, limit=200, mask=True)
+
+
+async def conversation_test_yaml(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    conversation_id = _conversation_id(request)
+    text = conversation_as_test(await _whole_conversation(settings, conversation_id), request[USER])
+    settings.access_log.record(request[USER], "export as test", conversation_id, _client_address(request))
+    return web.Response(text=text, content_type="application/yaml", headers={
+        "Content-Disposition": f'attachment; filename="conversation-{conversation_id[:40]}.yml"'})
+
+
+async def save_conversation_as_test(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    conversation_id = _conversation_id(request)
+    path = save_test(await _whole_conversation(settings, conversation_id), request[USER], settings.saved_tests_dir)
+    settings.access_log.record(request[USER], "save as test", conversation_id, _client_address(request))
+    return web.json_response({"saved": path.name, "yaml": path.read_text(encoding="utf-8")}, status=201)
+
+
+async def add_correction(request: web.Request) -> web.Response:
+    """Teach: the patient's message of one turn of a stored conversation, with the right intent."""
+    settings = request.app[SETTINGS]
+    body = await _json_body(request)
+    conversation_id, turn_index = body.get("conversation"), body.get("turn")
+    if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
+        raise InvalidQuery("conversation must be a stored conversation's id")
+    if not isinstance(turn_index, int) or isinstance(turn_index, bool) or turn_index < 1:
+        raise InvalidQuery("turn must be the number of the patient's message (1, 2, ...)")
+    intent, procedure = body.get("intent"), body.get("procedure") or None
+    if not isinstance(intent, str):
+        raise InvalidQuery("intent must be one of the intents the console offers")
+    # The text comes from the store, never from the browser: only what a patient said can be taught.
+    page = await asyncio.to_thread(settings.store.conversation, conversation_id, offset=turn_index - 1, limit=2,
+                                   mask=True)
+    turn = next((t for t in page["turns"] if t["index"] == turn_index and t.get("patient")), None)
+    if turn is None or not turn["patient"].get("text"):
+        raise InvalidQuery(f"turn {turn_index} of this conversation has no patient message")
+    correction = await asyncio.to_thread(
+        settings.corrections.add, turn["patient"]["text"], intent, procedure, request[USER], conversation_id,
+        turn["patient"].get("language"))
+    settings.access_log.record(request[USER], "correct", conversation_id, _client_address(request))
+    return web.json_response(correction.__dict__, status=201)
+
+
+async def list_corrections(request: web.Request) -> web.Response:
+    corrections = await asyncio.to_thread(request.app[SETTINGS].corrections.all)
+    return web.json_response({"corrections": [c.__dict__ for c in corrections]})
+
+
+async def remove_correction(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    text, language = body.get("text"), body.get("language")
+    if not isinstance(text, str) or not isinstance(language, str):
+        raise InvalidQuery("text and language of the correction are required")
+    removed = await asyncio.to_thread(request.app[SETTINGS].corrections.remove, text, language)
+    return web.json_response({"removed": removed}, status=200 if removed else 404)
+
+
+async def export_corrections(request: web.Request) -> web.Response:
+    language = request.query.get("language") or None
+    from bot.procedure_names import LANGUAGES
+    if language is not None and language not in LANGUAGES:
+        raise InvalidQuery(f"language must be one of {', '.join(LANGUAGES)}")
+    text = await asyncio.to_thread(request.app[SETTINGS].corrections.export, language)
+    return web.Response(text=text, content_type="application/yaml",
+                        headers={"Content-Disposition": 'attachment; filename="corrections.yml"'})
+
+
+async def coverage(request: web.Request) -> web.Response:
+    return web.json_response(coverage_table())
+
+
+def add_console(app: web.Application, settings: ConsoleSettings) -> None:
+    """Adds the console's routes under /staff/ to the web server's application, with the login check.
+
+    The routes go on the main application rather than a sub-application: aiohttp 3.9 with the yarl
+    Rasa's pins bring fails to resolve sub-application prefixes when the Host header has a port."""
+    app[SETTINGS] = settings
+    app.middlewares.extend([require_staff, explain_errors])
+    routes = [
+        web.get("", console_page),
+        web.post("login", log_in),
+        web.get("login.css", static_file("login.css", "text/css; charset=utf-8")),
+        web.post("logout", log_out),
+        web.get("console.js", static_file("console.js", "text/javascript; charset=utf-8")),
+        web.get("console.css", static_file("console.css", "text/css; charset=utf-8")),
+        web.get("api/session", session),
+        web.get("api/options", options),
+        web.post("api/try", try_message),
+        web.get("api/conversations", list_conversations),
+        web.get("api/conversations/{conversation}", show_conversation),
+        web.get("api/conversations/{conversation}/test.yml", conversation_test_yaml),
+        web.post("api/conversations/{conversation}/save-test", save_conversation_as_test),
+        web.get("api/corrections", list_corrections),
+        web.post("api/corrections", add_correction),
+        web.post("api/corrections/remove", remove_correction),
+        web.get("api/corrections.yml", export_corrections),
+        web.get("api/coverage", coverage),
+    ]
+    app.add_routes([web.RouteDef(r.method, PREFIX + r.path, r.handler, r.kwargs) for r in routes])

@@ -1,0 +1,54 @@
+"""The web server with the staff console, on a free loopback port, reading the test assistant's
+conversations and writing corrections, saved tests and its access log into a temporary folder."""
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.running_assistant import free_port
+from bot.staff.access_log import AccessLog
+from bot.staff.auth import StaffAuth
+from bot.staff.console import ConsoleSettings
+from bot.staff.conversation_tests import AssistantClient
+from bot.staff.store import ConversationStore
+from bot.staff.teach import Corrections
+from bot.web_server import create_app
+
+ACCOUNTS = {"alice": "correct-horse-battery", "bob": "staple-staple-staple"}
+
+
+class ConsoleServer:
+    def __init__(self, assistant, workdir: Path, accounts=None):
+        self.workdir = workdir
+        self.settings = ConsoleSettings(
+            auth=StaffAuth(ACCOUNTS if accounts is None else accounts),
+            store=ConversationStore(f"sqlite:///{assistant.tracker_db}"),
+            assistant=AssistantClient(assistant.url),
+            corrections=Corrections(workdir / "corrections"),
+            saved_tests_dir=workdir / "saved",
+            access_log=AccessLog(workdir / "staff_access.log"),
+        )
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._loop = asyncio.new_event_loop()
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(assistant.url, started), daemon=True)
+        self._thread.start()
+        if not started.wait(30):
+            raise RuntimeError("the console's web server did not start")
+
+    def _serve(self, rasa_url: str, started: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._runner = web.AppRunner(create_app(rasa_url, staff=self.settings))
+        self._loop.run_until_complete(self._runner.setup())
+        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+        started.set()
+        self._loop.run_forever()
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(30)
