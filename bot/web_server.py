@@ -99,6 +99,10 @@ def demo_page(template: Path, rasa_url: str, missing_client: bool) -> str:
     return page.replace("{{setup_error}}", error)
 
 
+async def redirect_to_console(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/staff/")
+
+
 def create_app(rasa_url: str, web_dir: Path = WEB_DIR, staff: Optional[ConsoleSettings] = None) -> web.Application:
     """The web application: demo page, widget files, health check and, given its settings, the
     staff console; with security headers on every response."""
@@ -145,7 +149,7 @@ def create_app(rasa_url: str, web_dir: Path = WEB_DIR, staff: Optional[ConsoleSe
     app.add_routes(routes)
     app[RASA_URL] = rasa_url
     if staff is not None:
-        app.router.add_get("/staff", lambda request: web.HTTPFound("/staff/"))
+        app.router.add_get("/staff", redirect_to_console)
         add_console(app, staff)
     return app
 

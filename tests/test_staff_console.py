@@ -356,3 +356,9 @@ def test_a_tracker_store_the_console_cannot_read_turns_it_off_with_a_reason(tmp_
     endpoints.write_text("tracker_store:\n  type: redis\n  url: localhost\n", encoding="utf-8")
     assert staff_settings(parse_args(["--endpoints", str(endpoints)]), {}) is None
     assert "The staff console is off" in caplog.text
+
+
+def test_the_console_address_without_a_slash_leads_to_the_login(console):
+    response = requests.get(console.url + "/staff", allow_redirects=False)
+    assert response.status_code == 302 and response.headers["Location"] == "/staff/"
+    assert requests.get(console.url + "/staff").status_code == 401
