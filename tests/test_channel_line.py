@@ -15,10 +15,9 @@ import pytest
 from linebot.webhook import SignatureValidator
 
 from actions.topics import procedure_buttons
-from bot.channels.common import MAX_BODY_BYTES, MEDIA_MESSAGE
+from bot.channels.common import MAX_BODY_BYTES, MEDIA_MESSAGE, Refused
 from bot.channels.line import (
-    MAX_LABEL_CHARS, MAX_MESSAGES_PER_CALL, MAX_QUICK_REPLY_ITEMS, WebhookRefused, check_signature,
-    line_messages, quick_reply,
+    MAX_LABEL_CHARS, MAX_MESSAGES_PER_CALL, MAX_QUICK_REPLY_ITEMS, check_signature, line_messages, quick_reply,
 )
 from bot.content import default_content
 from tests.channel_env import LINE_CHANNEL_SECRET, channel_env
@@ -123,7 +122,7 @@ def test_our_signature_is_the_one_line_bot_sdk_validates():
     assert SignatureValidator(LINE_CHANNEL_SECRET).validate(body.decode(), sign(body))
     assert not SignatureValidator(LINE_CHANNEL_SECRET).validate(body.decode(), sign(body, "another secret"))
     check_signature(body, sign(body), LINE_CHANNEL_SECRET)
-    with pytest.raises(WebhookRefused) as refused:
+    with pytest.raises(Refused) as refused:
         check_signature(body + b" ", sign(body), LINE_CHANNEL_SECRET)
     assert refused.value.status == 403
 

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from bot.channels.rest import InvalidRequest, parse_rest_payload
+from bot.channels.common import Refused
+from bot.channels.rest import parse_rest_payload
 from bot.text_input import MAX_MESSAGE_CHARS, clean_message
 
 
@@ -26,7 +27,7 @@ from bot.text_input import MAX_MESSAGE_CHARS, clean_message
     (json.dumps({"sender": "x", "message": "hi", "metadata": [1]}).encode(), "'metadata'"),
 ])
 def test_malformed_requests_are_refused_with_a_reason(body, reason):
-    with pytest.raises(InvalidRequest, match=reason):
+    with pytest.raises(Refused, match=reason):
         parse_rest_payload(body)
 
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+import hmac
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text, Tuple
 import unicodedata
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from sanic import response
+from sanic.response import HTTPResponse
 
 from bot.text_input import MAX_SENDER_CHARS, clean_message
 
@@ -32,11 +35,58 @@ MAX_QUICK_REPLIES = 10
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-def oversized_body(body: Optional[bytes]) -> Optional[str]:
-    """Why a webhook body must be refused with 413, or None when its size is acceptable."""
+class Refused(Exception):
+    """A request a channel will not process: `status` is the HTTP status to answer, `str(error)` says why.
+
+    One exception for every channel, so that the checks below serve them all. Each channel answers
+    it in the shape its vendor expects: JSON through refusal_response, plain text for WeChat, a
+    `message_refused` event on socket.io (which has no status).
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def refusal_response(refused: Refused, channel: str) -> HTTPResponse:
+    """The JSON answer `{"error": why}` to a refused request, logged under the channel's name.
+
+    A missing or wrong credential (401, 403) is logged as a warning: someone other than the
+    vendor may be calling the webhook.
+    """
+    level = logging.WARNING if refused.status in (401, 403) else logging.INFO
+    logger.log(level, "%s: request refused (%s): %s", channel, refused.status, refused)
+    return response.json({"error": str(refused)}, status=refused.status)
+
+
+def check_body_size(body: Optional[bytes]) -> None:
+    """Refuses (413) a webhook body too large to be a vendor's message, before it is parsed."""
     if len(body or b"") > MAX_BODY_BYTES:
-        return f"The request body is larger than {MAX_BODY_BYTES} bytes."
-    return None
+        raise Refused(f"The request body is larger than {MAX_BODY_BYTES} bytes.", status=413)
+
+
+def check_auth_header(headers: Mapping[str, str], header_name: str, is_genuine: Callable[[str], bool]) -> None:
+    """Refuses a request whose `header_name` header, the proof that the vendor sent it, is missing (401) or wrong (403).
+
+    `is_genuine` tells whether the header's value is that proof: a signature of the body (Messenger,
+    Twilio) or our shared secret (check_shared_secret). One rule, so every channel answers a forged
+    request alike.
+    """
+    given = headers.get(header_name)
+    if not given:
+        raise Refused(f"Missing {header_name}.", status=401)
+    if not is_genuine(given):
+        raise Refused(f"Wrong {header_name}.", status=403)
+
+
+def check_shared_secret(headers: Mapping[str, str], header_name: str, expected: str) -> None:
+    """Refuses a request without our shared secret in its `header_name` header: 401 missing, 403 wrong.
+
+    For vendors that sign nothing but send back a secret the bot owner gave them (Kakao, Telegram).
+    Compared in constant time, so the answer's timing does not tell how much of a guess was right.
+    """
+    check_auth_header(headers, header_name,
+                      lambda given: hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")))
 
 
 def patient_text(text: Any) -> Optional[str]:
@@ -44,6 +94,20 @@ def patient_text(text: Any) -> Optional[str]:
     if not isinstance(text, str):
         return None
     return clean_message(text) or None
+
+
+def required_message(value: Any) -> str:
+    """The cleaned text of a request's 'message' field, which the website's channels (REST, socket.io) require.
+
+    Their requests carry nothing but a message, so one that is not a string, or nothing once
+    cleaned, is refused (400) with the reason, for whoever builds the client.
+    """
+    if not isinstance(value, str):
+        raise Refused("'message' must be a string.")
+    text = patient_text(value)
+    if text is None:
+        raise Refused("'message' is empty.")
+    return text
 
 
 def valid_sender(sender: Any) -> Optional[str]:

@@ -9,7 +9,6 @@ anything is read. Set-up: docs/channels/kakao.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import hmac
 import json
 import logging
 import re
@@ -21,8 +20,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
-    oversized_body, MAX_QUICK_REPLIES, MEDIA_MESSAGE, OfferedButtons, OnNewMessage, collect_answers,
-    labelled_options, patient_text, split_long_text, usable_buttons, valid_sender,
+    MAX_QUICK_REPLIES, MEDIA_MESSAGE, OfferedButtons, OnNewMessage, Refused, check_body_size, check_shared_secret,
+    collect_answers, labelled_options, patient_text, refusal_response, split_long_text, usable_buttons, valid_sender,
 )
 from bot.language import detect_language
 from bot.text_input import MAX_SENDER_CHARS
@@ -60,10 +59,6 @@ _KAKAO_MEDIA_URL = r"https?://(?:[\w-]+\.)*(?:kakaocdn\.net|kakao\.com|daumcdn\.
 _ONLY_MEDIA_URLS = re.compile(rf"{_KAKAO_MEDIA_URL}(?:\s+{_KAKAO_MEDIA_URL})*", re.IGNORECASE)
 
 
-class InvalidSkillRequest(ValueError):
-    """The body is not a Kakao skill request; the text says why."""
-
-
 @dataclass
 class SkillRequest:
     user_id: str
@@ -72,24 +67,24 @@ class SkillRequest:
 
 
 def parse_skill_request(raw_body: bytes) -> SkillRequest:
-    """The user and message of a skill request body, or InvalidSkillRequest."""
+    """The user and message of a skill request body; else Refused 400 saying why."""
     if not raw_body or not raw_body.strip():
-        raise InvalidSkillRequest("The request body is empty; Kakao sends the skill request as JSON.")
+        raise Refused("The request body is empty; Kakao sends the skill request as JSON.")
     try:
         payload = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidSkillRequest("The request body is not valid JSON.")
+        raise Refused("The request body is not valid JSON.")
     if not isinstance(payload, dict) or not isinstance(payload.get("userRequest"), dict):
-        raise InvalidSkillRequest("The request must be a JSON object with a 'userRequest' object (Kakao's skill payload).")
+        raise Refused("The request must be a JSON object with a 'userRequest' object (Kakao's skill payload).")
     user_request = payload["userRequest"]
     user = user_request.get("user")
     user_id = valid_sender(user.get("id")) if isinstance(user, dict) else None
     if user_id is None:
-        raise InvalidSkillRequest(
+        raise Refused(
             f"'userRequest.user.id' must be a non-empty string of at most {MAX_SENDER_CHARS} characters.")
     utterance = user_request.get("utterance")
     if not isinstance(utterance, str):
-        raise InvalidSkillRequest("'userRequest.utterance' must be a string.")
+        raise Refused("'userRequest.utterance' must be a string.")
     text = patient_text(utterance)
     if text is not None and _ONLY_MEDIA_URLS.fullmatch(text):
         text = None
@@ -156,21 +151,9 @@ class KakaoInput(InputChannel):
         return cls(str(credentials["skill_secret"]))
 
     def __init__(self, skill_secret: Text, answer_timeout: float = ANSWER_TIMEOUT_SECONDS) -> None:
-        self.skill_secret = skill_secret.encode("utf-8")
+        self.skill_secret = skill_secret
         self.answer_timeout = answer_timeout
         self.offered_buttons = OfferedButtons()
-
-    def refusal(self, request: Request) -> Optional[HTTPResponse]:
-        """401/403 unless the request carries our shared secret, 413 for an oversized body."""
-        secret = request.headers.get(SECRET_HEADER)
-        if not secret:
-            return response.json({"error": f"The {SECRET_HEADER} header is missing."}, status=401)
-        if not hmac.compare_digest(secret.encode("utf-8"), self.skill_secret):
-            return response.json({"error": f"The {SECRET_HEADER} header is wrong."}, status=403)
-        too_large = oversized_body(request.body)
-        if too_large:
-            return response.json({"error": too_large}, status=413)
-        return None
 
     async def answer(self, on_new_message: OnNewMessage, skill_request: SkillRequest) -> Dict[str, Any]:
         """The skill response to one patient message, within Kakao's time limit."""
@@ -200,13 +183,12 @@ class KakaoInput(InputChannel):
 
         @kakao_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            refused = self.refusal(request)
-            if refused is not None:
-                return refused
             try:
+                check_shared_secret(request.headers, SECRET_HEADER, self.skill_secret)
+                check_body_size(request.body)
                 skill_request = parse_skill_request(request.body)
-            except InvalidSkillRequest as error:
-                return response.json({"error": str(error)}, status=400)
+            except Refused as refused:
+                return refusal_response(refused, self.name())
             return response.json(await self.answer(on_new_message, skill_request))
 
         return kakao_webhook

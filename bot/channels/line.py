@@ -34,7 +34,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
-    oversized_body, MEDIA_MESSAGE, OnNewMessage, collect_answers, patient_text, short_label, valid_sender,
+    MEDIA_MESSAGE, OnNewMessage, Refused, check_body_size, collect_answers, patient_text, refusal_response,
+    short_label, valid_sender,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,14 +57,6 @@ REMEMBERED_EVENT_IDS = 10_000
 DEFAULT_API_ENDPOINT = "https://api.line.me"
 
 
-class WebhookRefused(Exception):
-    """A webhook call that is not processed: `status` and a message saying why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 @dataclass(frozen=True)
 class PatientMessage:
     """One LINE event the bot answers."""
@@ -77,14 +70,14 @@ class PatientMessage:
 def check_signature(raw_body: bytes, signature: Optional[str], channel_secret: str) -> None:
     """Refuses a body that LINE did not sign with this channel's secret (401 unsigned, 403 forged)."""
     if not signature:
-        raise WebhookRefused(401, "The X-Line-Signature header is missing.")
+        raise Refused("The X-Line-Signature header is missing.", status=401)
     try:
         body = raw_body.decode("utf-8")
     except UnicodeDecodeError:
         # LINE signs UTF-8 JSON, and line-bot-sdk's validator verifies text: other bytes are not LINE's.
-        raise WebhookRefused(403, "The body is not UTF-8 text, so X-Line-Signature cannot be verified.")
+        raise Refused("The body is not UTF-8 text, so X-Line-Signature cannot be verified.", status=403)
     if not SignatureValidator(channel_secret).validate(body, signature):
-        raise WebhookRefused(403, "X-Line-Signature does not match the body.")
+        raise Refused("X-Line-Signature does not match the body.", status=403)
 
 
 def webhook_events(raw_body: bytes) -> List[Dict[str, Any]]:
@@ -92,12 +85,12 @@ def webhook_events(raw_body: bytes) -> List[Dict[str, Any]]:
     try:
         payload = json.loads(raw_body)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's parser goes
-        raise WebhookRefused(400, "The request body is not valid JSON.")
+        raise Refused("The request body is not valid JSON.")
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
-        raise WebhookRefused(400, "The request body must be a JSON object with an 'events' list.")
+        raise Refused("The request body must be a JSON object with an 'events' list.")
     for position, event in enumerate(payload["events"]):
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            raise WebhookRefused(400, f"events[{position}] must be an object with a 'type'.")
+            raise Refused(f"events[{position}] must be an object with a 'type'.")
     return payload["events"]
 
 
@@ -106,7 +99,7 @@ def _field(event: Dict[str, Any], position: int, *path: str) -> Any:
     value: Any = event
     for key in path:
         if not isinstance(value, dict) or key not in value:
-            raise WebhookRefused(400, f"events[{position}] ({event['type']}) has no '{'.'.join(path)}'.")
+            raise Refused(f"events[{position}] ({event['type']}) has no '{'.'.join(path)}'.")
         value = value[key]
     return value
 
@@ -114,8 +107,7 @@ def _field(event: Dict[str, Any], position: int, *path: str) -> Any:
 def _string_field(event: Dict[str, Any], position: int, *path: str) -> str:
     value = _field(event, position, *path)
     if not isinstance(value, str) or not value:
-        raise WebhookRefused(
-            400, f"events[{position}] ({event['type']}): '{'.'.join(path)}' must be a non-empty string.")
+        raise Refused(f"events[{position}] ({event['type']}): '{'.'.join(path)}' must be a non-empty string.")
     return value
 
 
@@ -130,7 +122,7 @@ def patient_message(event: Dict[str, Any], position: int) -> Optional[PatientMes
         return None  # group or multi-person chat: not a conversation with one patient
     user_id = valid_sender(_string_field(event, position, "source", "userId"))
     if user_id is None:
-        raise WebhookRefused(400, f"events[{position}]: 'source.userId' is not a usable user id.")
+        raise Refused(f"events[{position}]: 'source.userId' is not a usable user id.")
     reply_token = _string_field(event, position, "replyToken")
     event_id = event.get("webhookEventId") if isinstance(event.get("webhookEventId"), str) else None
 
@@ -139,7 +131,7 @@ def patient_message(event: Dict[str, Any], position: int) -> Optional[PatientMes
     elif _string_field(event, position, "message", "type") == "text":
         written = _field(event, position, "message", "text")
         if not isinstance(written, str):
-            raise WebhookRefused(400, f"events[{position}] (message): 'message.text' must be a string.")
+            raise Refused(f"events[{position}] (message): 'message.text' must be a string.")
         text = patient_text(written)
     else:
         # Sticker, image, video, audio, location, file, or a kind LINE adds later: not text to read.
@@ -242,10 +234,8 @@ class LineInput(InputChannel):
         self._api: Optional[AsyncLineBotApi] = None
 
     def accept(self, raw_body: bytes, signature: Optional[str]) -> List[PatientMessage]:
-        """The messages to answer in one webhook call, or WebhookRefused saying why it is not processed."""
-        too_large = oversized_body(raw_body)
-        if too_large:
-            raise WebhookRefused(413, too_large)
+        """The messages to answer in one webhook call; else Refused saying why it is not processed."""
+        check_body_size(raw_body)
         check_signature(raw_body, signature, self.channel_secret)
         events = webhook_events(raw_body)
         # Every event is checked before any is answered: a malformed call is refused as a whole.
@@ -274,9 +264,8 @@ class LineInput(InputChannel):
         async def webhook(request: Request) -> HTTPResponse:
             try:
                 messages = self.accept(request.body or b"", request.headers.get("X-Line-Signature"))
-            except WebhookRefused as refused:
-                logger.info("line: webhook call refused (%s): %s", refused.status, refused)
-                return response.json({"error": str(refused)}, status=refused.status)
+            except Refused as refused:
+                return refusal_response(refused, self.name())
             # LINE wants its 200 within seconds, while an answer can take longer under load: the
             # call is acknowledged now and its events answered in the background. Each patient's
             # events run one after another in arrival order (PerPatientOrder), so answers keep the

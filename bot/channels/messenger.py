@@ -40,7 +40,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
-    oversized_body, MAX_QUICK_REPLIES, MEDIA_MESSAGE, labelled_options, patient_text, usable_buttons, valid_sender,
+    MAX_QUICK_REPLIES, MEDIA_MESSAGE, Refused, check_auth_header, check_body_size, labelled_options, patient_text,
+    refusal_response, usable_buttons, valid_sender,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,10 +54,6 @@ GRAPH_TIMEOUT_SECONDS = 10
 
 # Messenger cuts a quick reply's title at 20 characters; we cut it ourselves, visibly.
 QUICK_REPLY_TITLE_CHARS = 20
-
-
-class InvalidEvent(ValueError):
-    """The webhook call cannot come from Meta; the text says why."""
 
 
 def hub_signature(app_secret: str, body: bytes) -> str:
@@ -192,26 +189,30 @@ class PatientMessenger(Messenger):
             await replies.send_action(sender_id, "typing_off")
 
 
-def check_events(payload: Any) -> Dict[str, Any]:
-    """The payload, if it has the shape of Messenger page events; else InvalidEvent."""
+def page_events(body: bytes) -> Dict[str, Any]:
+    """The JSON body, if it has the shape of Messenger page events; else Refused 400 saying why."""
+    try:
+        payload = json.loads(body)
+    except ValueError:  # UnicodeDecodeError is a ValueError too
+        raise Refused("The body is not valid JSON.")
     if not isinstance(payload, dict):
-        raise InvalidEvent("The body must be a JSON object.")
+        raise Refused("The body must be a JSON object.")
     if payload.get("object") != "page":
-        raise InvalidEvent("Only Messenger page events ('object': 'page') are handled here.")
+        raise Refused("Only Messenger page events ('object': 'page') are handled here.")
     entries = payload.get("entry")
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
-        raise InvalidEvent("'entry' must be a list of objects.")
+        raise Refused("'entry' must be a list of objects.")
     for entry in entries:
         events = entry.get("messaging", [])
         if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
-            raise InvalidEvent("'messaging' must be a list of objects.")
+            raise Refused("'messaging' must be a list of objects.")
         for event in events:
             for kind in ("message", "postback"):
                 if kind in event and not isinstance(event[kind], dict):
-                    raise InvalidEvent(f"'{kind}' must be an object.")
+                    raise Refused(f"'{kind}' must be an object.")
             if ("message" in event or "postback" in event) and not valid_sender(
                     (event.get("sender") if isinstance(event.get("sender"), dict) else {}).get("id")):
-                raise InvalidEvent("A message has no usable 'sender.id'.")
+                raise Refused("A message has no usable 'sender.id'.")
     return payload
 
 
@@ -240,29 +241,20 @@ class SignedMessengerInput(FacebookInput):
             challenge = request.args.get("hub.challenge")
             token = request.args.get("hub.verify_token") or ""
             if request.args.get("hub.mode") != "subscribe" or not challenge:
-                return response.json({"error": "Expected hub.mode=subscribe and a hub.challenge."}, status=400)
+                return refusal_response(Refused("Expected hub.mode=subscribe and a hub.challenge."), self.name())
             if not hmac.compare_digest(token.encode("utf-8"), self.fb_verify.encode("utf-8")):
-                logger.warning("facebook: webhook verification with a wrong verify token")
-                return response.json({"error": "Wrong hub.verify_token."}, status=403)
+                return refusal_response(Refused("Wrong hub.verify_token.", status=403), self.name())
             return response.text(challenge)
 
         @facebook_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            too_large = oversized_body(request.body)
-            if too_large:
-                return response.json({"error": too_large}, status=413)
-            given = request.headers.get(SIGNATURE_HEADER)
-            if not given:
-                logger.warning("facebook: refused a request without %s", SIGNATURE_HEADER)
-                return response.json({"error": f"Missing {SIGNATURE_HEADER}."}, status=401)
-            if not self.signed_by_meta(request.body, given):
-                logger.warning("facebook: refused a request with a wrong %s", SIGNATURE_HEADER)
-                return response.json({"error": f"Wrong {SIGNATURE_HEADER}."}, status=403)
             try:
-                payload = check_events(json.loads(request.body))
-            except (ValueError, UnicodeDecodeError) as error:  # InvalidEvent is a ValueError too
-                reason = str(error) if isinstance(error, InvalidEvent) else "The body is not valid JSON."
-                return response.json({"error": reason}, status=400)
+                check_body_size(request.body)
+                check_auth_header(request.headers, SIGNATURE_HEADER,
+                                  lambda given: self.signed_by_meta(request.body, given))
+                payload = page_events(request.body)
+            except Refused as refused:
+                return refusal_response(refused, self.name())
             messenger = PatientMessenger(self.graph_client(), on_new_message)
             await messenger.handle(payload, self.get_metadata(request))
             return response.json({"status": "ok"})

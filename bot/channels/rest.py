@@ -11,40 +11,31 @@ import json
 from typing import Any, Dict, Optional, Text, Tuple
 
 from rasa.core.channels.rest import RestInput
-from sanic import response
 from sanic.request import Request
 
-from bot.text_input import MAX_SENDER_CHARS, clean_message
-
-
-class InvalidRequest(ValueError):
-    """The request cannot be a patient message; the text says why."""
+from bot.channels.common import Refused, refusal_response, required_message
+from bot.text_input import MAX_SENDER_CHARS
 
 
 def parse_rest_payload(raw_body: bytes) -> Tuple[str, str, Optional[Dict[str, Any]]]:
-    """(sender, cleaned message, metadata) from a REST request body, or InvalidRequest."""
+    """(sender, cleaned message, metadata) from a REST request body; else Refused 400 saying why."""
     if not raw_body or not raw_body.strip():
-        raise InvalidRequest("The request body is empty; send JSON like {\"sender\": \"id\", \"message\": \"text\"}.")
+        raise Refused("The request body is empty; send JSON like {\"sender\": \"id\", \"message\": \"text\"}.")
     try:
         payload = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("The request body is not valid JSON.")
+        raise Refused("The request body is not valid JSON.")
     if not isinstance(payload, dict):
-        raise InvalidRequest("The request body must be a JSON object with 'sender' and 'message'.")
+        raise Refused("The request body must be a JSON object with 'sender' and 'message'.")
     sender = payload.get("sender")
     if not isinstance(sender, str) or not sender.strip():
-        raise InvalidRequest("'sender' must be a non-empty string.")
+        raise Refused("'sender' must be a non-empty string.")
     if len(sender) > MAX_SENDER_CHARS:
-        raise InvalidRequest(f"'sender' must be at most {MAX_SENDER_CHARS} characters.")
-    message = payload.get("message")
-    if not isinstance(message, str):
-        raise InvalidRequest("'message' must be a string.")
-    text = clean_message(message)
-    if not text:
-        raise InvalidRequest("'message' is empty.")
+        raise Refused(f"'sender' must be at most {MAX_SENDER_CHARS} characters.")
+    text = required_message(payload.get("message"))
     metadata = payload.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
-        raise InvalidRequest("'metadata' must be a JSON object.")
+        raise Refused("'metadata' must be a JSON object.")
     return sender, text, metadata
 
 
@@ -64,8 +55,8 @@ class ValidatedRestInput(RestInput):
                 return None
             try:
                 sender, text, metadata = parse_rest_payload(request.body)
-            except InvalidRequest as error:
-                return response.json({"error": str(error)}, status=400)
+            except Refused as refused:
+                return refusal_response(refused, self.name())
             # Hand the cleaned values to RestInput's handler through the request context.
             request.ctx.validated = (sender, text, metadata)
             return None

@@ -15,48 +15,39 @@ from typing import Any, Dict, Optional, Text
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
-from bot.channels.common import OnNewMessage
-from bot.text_input import MAX_SENDER_CHARS, clean_message
+from bot.channels.common import OnNewMessage, Refused, required_message
+from bot.text_input import MAX_SENDER_CHARS
 
 logger = logging.getLogger(__name__)
 
 REFUSED_EVENT = "message_refused"
 
 
-class InvalidEvent(ValueError):
-    """The socket.io event cannot be a patient message; the text says why."""
-
-
 def _session_id(data: Dict[str, Any], required: bool) -> Optional[str]:
     session_id = data.get("session_id")
     if session_id is None or session_id == "":
         if required:
-            raise InvalidEvent("'session_id' is missing: ask for one with the session_request event first.")
+            raise Refused("'session_id' is missing: ask for one with the session_request event first.")
         return None
     if not isinstance(session_id, str) or len(session_id) > MAX_SENDER_CHARS or not session_id.strip():
-        raise InvalidEvent(f"'session_id' must be a non-empty string of at most {MAX_SENDER_CHARS} characters.")
+        raise Refused(f"'session_id' must be a non-empty string of at most {MAX_SENDER_CHARS} characters.")
     return session_id
 
 
 def parse_user_event(data: Any, metadata_key: str, session_required: bool) -> tuple:
-    """(cleaned text, session id or None, metadata dict) from a user_uttered event, or InvalidEvent."""
+    """(cleaned text, session id or None, metadata dict) from a user_uttered event; else Refused saying why."""
     if not isinstance(data, dict):
-        raise InvalidEvent("The event must be an object like {\"message\": \"text\", \"session_id\": \"id\"}.")
-    message = data.get("message")
-    if not isinstance(message, str):
-        raise InvalidEvent("'message' must be a string.")
-    text = clean_message(message)
-    if not text:
-        raise InvalidEvent("'message' is empty.")
+        raise Refused("The event must be an object like {\"message\": \"text\", \"session_id\": \"id\"}.")
+    text = required_message(data.get("message"))
     session_id = _session_id(data, session_required)
     metadata = data.get(metadata_key)
     if isinstance(metadata, str):
         try:
             metadata = json.loads(metadata)
         except ValueError:
-            raise InvalidEvent(f"'{metadata_key}' is not valid JSON.")
+            raise Refused(f"'{metadata_key}' is not valid JSON.")
     if metadata is not None and not isinstance(metadata, dict):
-        raise InvalidEvent(f"'{metadata_key}' must be an object.")
+        raise Refused(f"'{metadata_key}' must be an object.")
     return text, session_id, metadata or {}
 
 
@@ -82,7 +73,7 @@ class ValidatedSocketIOInput(SocketIOInput):
                 return
             try:
                 session_id = _session_id(data, required=False) or uuid.uuid4().hex
-            except InvalidEvent as error:
+            except Refused as error:
                 await refuse(sid, str(error))
                 return
             if self.session_persistence:
@@ -93,7 +84,7 @@ class ValidatedSocketIOInput(SocketIOInput):
         async def handle_message(sid: Text, data: Any = None) -> None:
             try:
                 text, session_id, metadata = parse_user_event(data, self.metadata_key, self.session_persistence)
-            except InvalidEvent as error:
+            except Refused as error:
                 await refuse(sid, str(error))
                 return
             sender_id = session_id if self.session_persistence else sid

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 import hashlib
-import hmac
 import json
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
@@ -34,7 +33,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import oversized_body, MEDIA_MESSAGE, patient_text, valid_sender
+from bot.channels.common import (
+    MEDIA_MESSAGE, Refused, check_body_size, check_shared_secret, patient_text, refusal_response, valid_sender,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +58,6 @@ LANGUAGES = ("th", "ko", "en", "zh")
 
 # Failures to reach Telegram: logged, never allowed to fail the turn (Rasa would not store it).
 SENDING_ERRORS = (TelegramAPIError, aiohttp.ClientError, asyncio.TimeoutError)
-
-
-class InvalidUpdate(ValueError):
-    """The update cannot come from Telegram; the text says why."""
 
 
 class CallbackData:
@@ -159,7 +156,7 @@ def _object(value: Any) -> Dict[str, Any]:
 def _chat_sender(message: Dict[str, Any]) -> str:
     sender = valid_sender(_object(message.get("chat")).get("id"))
     if sender is None:
-        raise InvalidUpdate("The message has no usable chat id.")
+        raise Refused("The message has no usable chat id.")
     return sender
 
 
@@ -173,7 +170,7 @@ def message_text(message: Dict[str, Any]) -> Optional[str]:
     """What a patient's message says to the bot; None when there is nothing to answer."""
     text = message.get("text")
     if text is not None and not isinstance(text, str):
-        raise InvalidUpdate("'text' must be a string.")
+        raise Refused("'text' must be a string.")
     if text is not None:
         command = text.strip().split("@")[0].lower()  # "/start@SpineBot" in a group
         if command in GREETING_COMMANDS:
@@ -224,20 +221,12 @@ class SecretTelegramInput(TelegramInput):
 
         @telegram_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            too_large = oversized_body(request.body)
-            if too_large:
-                return response.json({"error": too_large}, status=413)
-            given = request.headers.get(SECRET_HEADER)
-            if not given:
-                logger.warning("telegram: refused an update without %s", SECRET_HEADER)
-                return response.json({"error": f"Missing {SECRET_HEADER}."}, status=401)
-            if not hmac.compare_digest(given.encode("utf-8"), self.secret_token.encode("utf-8")):
-                logger.warning("telegram: refused an update with a wrong %s", SECRET_HEADER)
-                return response.json({"error": f"Wrong {SECRET_HEADER}."}, status=403)
             try:
+                check_body_size(request.body)
+                check_shared_secret(request.headers, SECRET_HEADER, self.secret_token)
                 turn = self._read_update(request.body)
-            except InvalidUpdate as error:
-                return response.json({"error": str(error)}, status=400)
+            except Refused as refused:
+                return refusal_response(refused, self.name())
             sender, text, callback_query_id = turn or (None, None, None)
             if callback_query_id:
                 await replies.acknowledge_button(callback_query_id)
@@ -258,14 +247,14 @@ class SecretTelegramInput(TelegramInput):
         try:
             update = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise InvalidUpdate("The update is not valid JSON.")
+            raise Refused("The update is not valid JSON.")
         if not isinstance(update, dict) or "update_id" not in update:
-            raise InvalidUpdate("The update must be a JSON object with an 'update_id'.")
+            raise Refused("The update must be a JSON object with an 'update_id'.")
 
         if "callback_query" in update:
             query = update["callback_query"]
             if not isinstance(query, dict) or not isinstance(query.get("id"), str):
-                raise InvalidUpdate("'callback_query' must be an object with an 'id'.")
+                raise Refused("'callback_query' must be an object with an 'id'.")
             # The chat the button was in; Telegram leaves the message out when it is too old.
             message = query.get("message")
             if isinstance(message, dict):
@@ -273,14 +262,14 @@ class SecretTelegramInput(TelegramInput):
             else:
                 sender = valid_sender(_object(query.get("from")).get("id"))
             if sender is None:
-                raise InvalidUpdate("The tapped button has no usable chat.")
+                raise Refused("The tapped button has no usable chat.")
             # Acknowledged even when there is nothing to send the bot: the spinner must stop.
             return sender, self._tapped_button(query), query["id"]
 
         if "message" in update:
             message = update["message"]
             if not isinstance(message, dict):
-                raise InvalidUpdate("'message' must be an object.")
+                raise Refused("'message' must be an object.")
             sender = _chat_sender(message)
             text = message_text(message)
             return (sender, text, None) if text else None

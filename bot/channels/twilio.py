@@ -33,7 +33,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 
 from bot.channels.common import (
-    oversized_body, MEDIA_MESSAGE, OfferedButtons, numbered_options, patient_text, valid_sender,
+    MEDIA_MESSAGE, OfferedButtons, Refused, check_auth_header, check_body_size, numbered_options, patient_text,
+    refusal_response, valid_sender,
 )
 
 logger = logging.getLogger(__name__)
@@ -80,22 +81,18 @@ class TwilioReplies(TwilioOutput):
                                   "body": numbered_options(text, buttons)})
 
 
-class InvalidMessage(ValueError):
-    """The signed request is not a message the bot can answer; the text says why."""
-
-
 def message_text(form: RequestParameters) -> Optional[str]:
-    """What the patient's WhatsApp message says to the bot."""
+    """What the patient's WhatsApp message says to the bot; else Refused 400 saying why."""
     body = patient_text(form.get("Body"))
     if body:
         return body
     try:
         media = int(form.get("NumMedia") or 0)
     except ValueError:
-        raise InvalidMessage("'NumMedia' must be a number.")
+        raise Refused("'NumMedia' must be a number.")
     if media > 0 or (form.get("Latitude") and form.get("Longitude")):
         return MEDIA_MESSAGE
-    raise InvalidMessage("The message has no 'Body' and no media.")
+    raise Refused("The message has no 'Body' and no media.")
 
 
 class SignedTwilioInput(TwilioInput):
@@ -130,26 +127,20 @@ class SignedTwilioInput(TwilioInput):
 
         @twilio_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            too_large = oversized_body(request.body)
-            if too_large:
-                return response.json({"error": too_large}, status=413)
-            signature = request.headers.get(SIGNATURE_HEADER)
-            if not signature:
-                logger.warning("twilio: refused a request without %s", SIGNATURE_HEADER)
-                return response.json({"error": f"Missing {SIGNATURE_HEADER}."}, status=401)
-            # Read as Twilio signed it: every field, blank ones too. Bytes that are not UTF-8
-            # become U+FFFD, and then the signature does not match.
-            form = RequestParameters(parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True))
-            if not self.validator.validate(self.webhook_url, form, signature):
-                logger.warning("twilio: refused a request with a wrong %s", SIGNATURE_HEADER)
-                return response.json({"error": f"Wrong {SIGNATURE_HEADER}."}, status=403)
-            sender = valid_sender(form.get("From"))
-            if sender is None:
-                return response.json({"error": "The message has no usable 'From'."}, status=400)
             try:
+                check_body_size(request.body)
+                # Read as Twilio signed it: every field, blank ones too. Bytes that are not UTF-8
+                # become U+FFFD, and then the signature does not match.
+                form = RequestParameters(
+                    parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True))
+                check_auth_header(request.headers, SIGNATURE_HEADER,
+                                  lambda signature: self.validator.validate(self.webhook_url, form, signature))
+                sender = valid_sender(form.get("From"))
+                if sender is None:
+                    raise Refused("The message has no usable 'From'.")
                 text = self.offered.resolve(sender, message_text(form))
-            except InvalidMessage as error:
-                return response.json({"error": str(error)}, status=400)
+            except Refused as refused:
+                return refusal_response(refused, self.name())
             # A number answers the list sent just before it, never an older one.
             self.offered.remember(sender, [])
             await on_new_message(UserMessage(text, self.get_output_channel(), sender, input_channel=self.name(),

@@ -26,7 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
-    oversized_body, MAX_QUICK_REPLIES, MEDIA_MESSAGE, OfferedButtons, OnNewMessage, collect_answers,
+    MAX_QUICK_REPLIES, MEDIA_MESSAGE, OfferedButtons, OnNewMessage, Refused, check_body_size, collect_answers,
     numbered_options, patient_text, split_long_text, valid_sender,
 )
 from bot.language import detect_language
@@ -57,15 +57,6 @@ MORE_HINT = {
 DEFAULT_LANGUAGE = "zh"
 
 
-class Refused(Exception):
-    """A request the channel does not process: the HTTP status and the reason."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 def wechat_signature(token: str, timestamp: str, nonce: str) -> str:
     """WeChat's signature: sha1 of the token, timestamp and nonce, sorted and concatenated."""
     return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode("utf-8")).hexdigest()
@@ -75,24 +66,24 @@ def check_signature(token: str, query: Mapping[str, Any]) -> Tuple[str, str, str
     """(signature, timestamp, nonce) of a request signed with `token`; else Refused 401/403."""
     signature, timestamp, nonce = (query.get(name) for name in ("signature", "timestamp", "nonce"))
     if not signature or not timestamp or not nonce:
-        raise Refused(401, "The request is not signed: signature, timestamp and nonce are required.")
+        raise Refused("The request is not signed: signature, timestamp and nonce are required.", status=401)
     expected = wechat_signature(token, timestamp, nonce)
     if not hmac.compare_digest(expected.encode("utf-8"), signature.lower().encode("utf-8")):
-        raise Refused(403, "The signature does not match this account's token.")
+        raise Refused("The signature does not match this account's token.", status=403)
     return signature, timestamp, nonce
 
 
 def check_fresh(timestamp: str, now: float) -> None:
     """Refuses a timestamp that is not Unix seconds (400) or is more than 5 minutes off (403)."""
     if not timestamp.isascii() or not timestamp.isdigit():
-        raise Refused(400, "timestamp must be Unix seconds.")
+        raise Refused("timestamp must be Unix seconds.")
     if abs(now - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
-        raise Refused(403, "The request is stale: its timestamp is more than 5 minutes off.")
+        raise Refused("The request is stale: its timestamp is more than 5 minutes off.", status=403)
 
 
 def _refuse_declarations(*_: Any) -> None:
     # Entities are how XML bombs and external-entity reads work; WeChat never sends a DTD.
-    raise Refused(400, "XML with a DOCTYPE or entity declarations is refused.")
+    raise Refused("XML with a DOCTYPE or entity declarations is refused.")
 
 
 def parse_message_xml(raw: bytes) -> Dict[str, str]:
@@ -127,9 +118,9 @@ def parse_message_xml(raw: bytes) -> Dict[str, str]:
     try:
         parser.Parse(raw, True)
     except expat.ExpatError as error:
-        raise Refused(400, f"The body is not well-formed XML ({expat.ErrorString(error.code)}).")
+        raise Refused(f"The body is not well-formed XML ({expat.ErrorString(error.code)}).")
     if roots != ["xml"]:
-        raise Refused(400, "The body must be WeChat's <xml> message.")
+        raise Refused("The body must be WeChat's <xml> message.")
     return fields
 
 
@@ -145,14 +136,14 @@ class WeChatMessage:
 def read_message(fields: Mapping[str, str]) -> WeChatMessage:
     """The message in a parsed body; Refused 400 when a field WeChat always sends is missing."""
     if "Encrypt" in fields and "MsgType" not in fields:
-        raise Refused(400, "Encrypted (safe mode) messages are not supported: set the account's message "
-                           "encryption mode to plaintext or compatible.")
+        raise Refused("Encrypted (safe mode) messages are not supported: set the account's message "
+                      "encryption mode to plaintext or compatible.")
     for name in ("ToUserName", "FromUserName", "CreateTime", "MsgType"):
         if not fields.get(name, "").strip():
-            raise Refused(400, f"<{name}> is missing.")
+            raise Refused(f"<{name}> is missing.")
     sender = valid_sender(fields["FromUserName"].strip())
     if sender is None:
-        raise Refused(400, "<FromUserName> is not a usable user id.")
+        raise Refused("<FromUserName> is not a usable user id.")
     account = fields["ToUserName"].strip()
     msg_type = fields["MsgType"].strip().lower()
     key = fields.get("MsgId", "").strip() or f"{sender}:{fields['CreateTime'].strip()}"
@@ -160,18 +151,18 @@ def read_message(fields: Mapping[str, str]) -> WeChatMessage:
     if msg_type == "text":
         text = patient_text(fields.get("Content"))
         if text is None:
-            raise Refused(400, "A text message needs a non-empty <Content>.")
+            raise Refused("A text message needs a non-empty <Content>.")
         kind = "text"
     elif msg_type == "event":
         event = fields.get("Event", "").strip().lower()
         if not event:
-            raise Refused(400, "An event needs an <Event>.")
+            raise Refused("An event needs an <Event>.")
         kind = "subscribe" if event == "subscribe" else "event"
         key = f"{key}:{event}"
     elif msg_type in MEDIA_TYPES:
         kind = "media"
     else:
-        raise Refused(400, f"Unknown MsgType {msg_type[:40]!r}.")
+        raise Refused(f"Unknown MsgType {msg_type[:40]!r}.")
     return WeChatMessage(sender, account, kind, text, key)
 
 
@@ -298,13 +289,11 @@ class WeChatInput(InputChannel):
         """The message of a signed, fresh, not replayed POST; else Refused with the status to answer."""
         signed = check_signature(self.token, request.args)
         check_fresh(signed[1], time.time())
-        too_large = oversized_body(request.body)
-        if too_large:
-            raise Refused(413, too_large)
+        check_body_size(request.body)
         message = read_message(parse_message_xml(request.body or b""))
         used_for = self.used_signatures.get(signed)
         if used_for is not None and used_for != message.key:
-            raise Refused(403, "This signature was already used for another message.")
+            raise Refused("This signature was already used for another message.", status=403)
         self.used_signatures.put(signed, message.key)
         return message
 
@@ -359,7 +348,7 @@ class WeChatInput(InputChannel):
             try:
                 check_signature(self.token, request.args)
             except Refused as refused:
-                return response.text(refused.reason, status=refused.status)
+                return response.text(str(refused), status=refused.status)
             echostr = request.args.get("echostr")
             if not echostr:
                 return response.text("echostr is missing.", status=400)
@@ -370,7 +359,7 @@ class WeChatInput(InputChannel):
             try:
                 message = self.signed_message(request)
             except Refused as refused:
-                return response.text(refused.reason, status=refused.status)
+                return response.text(str(refused), status=refused.status)
             if message.kind == "event":
                 return response.text(ACKNOWLEDGED)
             turn = self.turns.get(message.key)
