@@ -25,10 +25,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(method, url, body=None, timeout=60):
-    """(status, parsed JSON or None) for a request; body may be bytes or a JSON-able value."""
+def http(method, url, body=None, timeout=60, headers=None):
+    """(status, parsed JSON or None) for a request; body may be bytes or a JSON-able value.
+    `headers` are sent besides the JSON content type (a vendor's signature, a shared secret)."""
     data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()

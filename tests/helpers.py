@@ -20,6 +20,15 @@ needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="/usr/bin/chromium is missing: install Debian's `chromium` package (the Makefile does in CI)")
 
+# One question per language, with the content entry that answers it, for every channel's tests:
+# (language, question, procedure, topic).
+QUESTION_PER_LANGUAGE = [
+    ("th", "ไมโครดิสเอกโตมีมีความเสี่ยงอะไรบ้างคะ", "microdiscectomy", "risks"),
+    ("ko", "미세 후궁절제술 후 회복은 얼마나 걸리나요?", "microlaminectomy", "recovery"),
+    ("en", "What is an endoscopic discectomy?", "endoscopic_discectomy", "overview"),
+    ("zh", "脊柱微创手术适合哪些疾病", "miss", "indications"),
+]
+
 SCRIPTS = {"th": r"[\u0E00-\u0E7F]", "ko": r"[\uAC00-\uD7AF]", "zh": r"[\u4E00-\u9FFF]", "en": r"[A-Za-z]"}
 
 

@@ -1,8 +1,6 @@
 """The KakaoTalk channel: Kakao i Open Builder skill requests to the running assistant over real HTTP."""
 import asyncio
 import json
-import urllib.error
-import urllib.request
 import uuid
 
 import aiohttp
@@ -15,7 +13,8 @@ from bot.channels.kakao import (
 )
 from bot.content import default_content
 from tests.channel_env import KAKAO_SKILL_SECRET
-from tests.helpers import language_of, media_answer, serve_channel, stored_rows, user_events
+from bot.running_assistant import http
+from tests.helpers import QUESTION_PER_LANGUAGE, language_of, media_answer, serve_channel, stored_rows, user_events
 
 
 def new_user():
@@ -41,20 +40,7 @@ def skill_request(user_id, utterance):
 
 def post(url, body, secret=KAKAO_SKILL_SECRET):
     """(status, parsed JSON body) of a POST to the skill; `body` is bytes or a JSON-able value."""
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers[SECRET_HEADER] = secret
-    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            return error.code, json.loads(raw)
-        except ValueError:
-            return error.code, raw
+    return http("POST", url, body, headers={} if secret is None else {SECRET_HEADER: secret})
 
 
 def webhook(assistant):
@@ -78,12 +64,7 @@ def text_of(template):
     return "\n\n".join(output["simpleText"]["text"] for output in template["outputs"])
 
 
-@pytest.mark.parametrize("language,question,procedure,topic", [
-    ("ko", "미세 후궁절제술 후 회복은 얼마나 걸리나요?", "microlaminectomy", "recovery"),
-    ("th", "ไมโครดิสเอกโตมีมีความเสี่ยงอะไรบ้างคะ", "microdiscectomy", "risks"),
-    ("en", "What is an endoscopic discectomy?", "endoscopic_discectomy", "overview"),
-    ("zh", "脊柱微创手术适合哪些疾病", "miss", "indications"),
-])
+@pytest.mark.parametrize("language,question,procedure,topic", QUESTION_PER_LANGUAGE)
 def test_a_question_is_answered_in_its_language(assistant, language, question, procedure, topic):
     text = text_of(ask(assistant, new_user(), question))
     assert default_content().answer(procedure, topic, language).text in text

@@ -7,8 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
@@ -21,7 +19,8 @@ from bot.channels.line import (
 )
 from bot.content import default_content
 from tests.channel_env import LINE_CHANNEL_SECRET, channel_env
-from tests.helpers import language_of, stored_rows, user_intents
+from bot.running_assistant import http
+from tests.helpers import QUESTION_PER_LANGUAGE, language_of, stored_rows, user_intents
 
 REPLY = "/v2/bot/message/reply"
 PUSH = "/v2/bot/message/push"
@@ -79,22 +78,10 @@ def webhook_body(*events) -> bytes:
 
 def post(assistant, body: bytes, signature=None, signed=True):
     """(status, parsed JSON) of one webhook call; signed with the channel secret unless told otherwise."""
-    headers = {"Content-Type": "application/json"}
     if signature is None and signed:
         signature = sign(body)
-    if signature is not None:
-        headers["X-Line-Signature"] = signature
-    url = f"{assistant.url}/webhooks/line/webhook"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            return error.code, json.loads(raw)
-        except ValueError:
-            return error.code, raw
+    headers = {} if signature is None else {"X-Line-Signature": signature}
+    return http("POST", f"{assistant.url}/webhooks/line/webhook", body, headers=headers)
 
 
 # --- What reached LINE's API and the tracker store ------------------------------------------------
@@ -156,12 +143,7 @@ def test_lines_webhook_verification_call_gets_200(assistant):
     assert status == 200
 
 
-@pytest.mark.parametrize("language,question,procedure,topic", [
-    ("th", "ไมโครดิสเอกโตมีมีความเสี่ยงอะไรบ้างคะ", "microdiscectomy", "risks"),
-    ("ko", "미세 후궁절제술 후 회복은 얼마나 걸리나요?", "microlaminectomy", "recovery"),
-    ("en", "What is an endoscopic discectomy?", "endoscopic_discectomy", "overview"),
-    ("zh", "脊柱微创手术适合哪些疾病", "miss", "indications"),
-])
+@pytest.mark.parametrize("language,question,procedure,topic", QUESTION_PER_LANGUAGE)
 def test_a_question_is_answered_by_reply_in_its_language(assistant, vendor_api, language, question, procedure, topic):
     token = new_token()
     status, _ = post(assistant, webhook_body(text_event(new_user(), question, token)))

@@ -17,7 +17,7 @@ from bot.channels.common import MAX_BODY_BYTES, MEDIA_MESSAGE
 from bot.channels.wechat import GREETING_MESSAGE, MAX_REPLY_BYTES, MORE_HINT, WeChatInput, WeChatMessage, text_reply
 from bot.content import default_content
 from tests.channel_env import WECHAT_TOKEN
-from tests.helpers import language_of, media_answer, serve_channel, stored_rows, user_events
+from tests.helpers import QUESTION_PER_LANGUAGE, language_of, media_answer, serve_channel, stored_rows, user_events
 
 ACCOUNT = "gh_0123456789ab"
 
@@ -106,12 +106,7 @@ def test_the_server_url_handshake_echoes_echostr(assistant):
     assert call(assistant, "GET", signed_query())[0] == 400
 
 
-@pytest.mark.parametrize("language,question,procedure,topic", [
-    ("zh", "脊柱微创手术适合哪些疾病", "miss", "indications"),
-    ("ko", "미세 후궁절제술 후 회복은 얼마나 걸리나요?", "microlaminectomy", "recovery"),
-    ("th", "ไมโครดิสเอกโตมีมีความเสี่ยงอะไรบ้างคะ", "microdiscectomy", "risks"),
-    ("en", "What is an endoscopic discectomy?", "endoscopic_discectomy", "overview"),
-])
+@pytest.mark.parametrize("language,question,procedure,topic", QUESTION_PER_LANGUAGE)
 def test_a_question_is_answered_in_its_language(assistant, language, question, procedure, topic):
     reply = "\n".join(whole_reply(assistant, new_user(), question))
     assert words(default_content().answer(procedure, topic, language).text) in words(reply)

@@ -6,7 +6,7 @@ import pytest
 
 from bot.content import default_content
 from bot.text_input import MAX_MESSAGE_CHARS
-from tests.helpers import language_of, stored_user_texts
+from tests.helpers import QUESTION_PER_LANGUAGE, language_of, stored_user_texts
 from bot.running_assistant import http
 
 
@@ -22,12 +22,7 @@ def new_sender():
     return "test-" + uuid.uuid4().hex[:12]
 
 
-@pytest.mark.parametrize("language,question,procedure,topic", [
-    ("en", "What is an endoscopic discectomy?", "endoscopic_discectomy", "overview"),
-    ("th", "ไมโครดิสเอกโตมีมีความเสี่ยงอะไรบ้างคะ", "microdiscectomy", "risks"),
-    ("ko", "미세 후궁절제술 후 회복은 얼마나 걸리나요?", "microlaminectomy", "recovery"),
-    ("zh", "脊柱微创手术适合哪些疾病", "miss", "indications"),
-])
+@pytest.mark.parametrize("language,question,procedure,topic", QUESTION_PER_LANGUAGE)
 def test_a_question_is_answered_from_the_content_in_its_language(assistant, language, question, procedure, topic):
     messages = assistant.say(new_sender(), question)
     text = reply_text(messages)
