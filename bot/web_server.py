@@ -27,7 +27,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.staff.access_log import AccessLog
+from bot.staff.auth import StaffAuth
 from bot.staff.console import ConsoleSettings, add_console
+from bot.staff.conversation_tests import AssistantClient
+from bot.staff.store import ConversationStore
+from bot.staff.teach import SAVED_TESTS_DIR, Corrections
 
 logger = logging.getLogger(__name__)
 
@@ -177,12 +182,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 def staff_settings(args: argparse.Namespace, environ=os.environ) -> Optional[ConsoleSettings]:
     """The staff console's settings from the command line and the environment (bot/staff/auth.py);
     None, with the reason logged, when the tracker store is one the console cannot read."""
-    from bot.staff.access_log import AccessLog
-    from bot.staff.auth import StaffAuth
-    from bot.staff.conversation_tests import AssistantClient
-    from bot.staff.store import ConversationStore
-    from bot.staff.teach import SAVED_TESTS_DIR, Corrections
-
     try:
         store = ConversationStore.from_endpoints(Path(args.endpoints), PROJECT_ROOT)
     except (OSError, ValueError) as error:

@@ -10,7 +10,6 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Dict, List
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +27,3 @@ class AccessLog:
             with open(self.path, "a", encoding="utf-8") as log:
                 log.write(json.dumps(entry, ensure_ascii=False) + "\n")
         logger.info("staff %s: %s conversation %s", user, action, conversation)
-
-    def entries(self) -> List[Dict[str, str]]:
-        if not self.path.exists():
-            return []
-        with open(self.path, encoding="utf-8") as log:
-            return [json.loads(line) for line in log if line.strip()]

@@ -21,6 +21,8 @@ from typing import Any, Awaitable, Callable, Dict, Optional
 
 from aiohttp import web
 
+from bot.content import PROCEDURES, labels
+from bot.procedure_names import LANGUAGES, default_dictionary
 from bot.staff.access_log import AccessLog
 from bot.staff.auth import ENV_VAR, StaffAuth
 from bot.staff.conversation_tests import AssistantClient, AssistantUnavailable
@@ -181,9 +183,6 @@ async def session(request: web.Request) -> web.Response:
 
 
 async def options(request: web.Request) -> web.Response:
-    from bot.content import PROCEDURES, labels
-    from bot.procedure_names import LANGUAGES, default_dictionary
-
     titles = default_dictionary()
     intent_labels = labels()["intents"]
     return web.json_response({
@@ -312,7 +311,6 @@ async def remove_correction(request: web.Request) -> web.Response:
 
 async def export_corrections(request: web.Request) -> web.Response:
     language = request.query.get("language") or None
-    from bot.procedure_names import LANGUAGES
     if language is not None and language not in LANGUAGES:
         raise InvalidQuery(f"language must be one of {', '.join(LANGUAGES)}")
     text = await asyncio.to_thread(request.app[SETTINGS].corrections.export, language)

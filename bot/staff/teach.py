@@ -78,13 +78,14 @@ class Corrections:
         return self.directory / f"{language}.yml"
 
     def all(self) -> List[Correction]:
-        corrections = []
-        for language in LANGUAGES:
-            for text, intent, meta in _examples(self.path(language)):
-                corrections.append(Correction(text, intent, language, meta.get("procedure"),
-                                              meta.get("corrected_by", ""), meta.get("corrected_at", ""),
-                                              meta.get("conversation", "")))
+        corrections = [c for language in LANGUAGES for c in self._in(language)]
         return sorted(corrections, key=lambda c: c.corrected_at, reverse=True)
+
+    def _in(self, language: str) -> List[Correction]:
+        """The corrections in one language's file (the unit a change rewrites)."""
+        return [Correction(text, intent, language, meta.get("procedure"), meta.get("corrected_by", ""),
+                           meta.get("corrected_at", ""), meta.get("conversation", ""))
+                for text, intent, meta in _examples(self.path(language))]
 
     def add(self, text: str, intent: str, procedure: Optional[str], user: str, conversation: str,
             language: Optional[str] = None) -> Correction:
@@ -101,13 +102,13 @@ class Corrections:
             correction = Correction(text, intent, language, procedure, user,
                                     datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                                     conversation)
-            existing = [c for c in self.all() if c.language == language and c.text != text]
+            existing = [c for c in self._in(language) if c.text != text]
             self._write(language, existing + [correction])
         return correction
 
     def remove(self, text: str, language: str) -> bool:
         with self._lock:
-            kept = [c for c in self.all() if c.language == language]
+            kept = self._in(language)
             remaining = [c for c in kept if c.text != text]
             if len(remaining) == len(kept):
                 return False
