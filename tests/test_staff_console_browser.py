@@ -95,10 +95,14 @@ def test_find_a_conversation_by_filter_and_correct_a_misunderstood_message(page,
 
     page.click("#tab-review")
     page.select_option("#filters select[name=language]", "ko")
-    page.click("#filters button[type=submit]")
+    with page.expect_response(lambda response: "language=ko" in response.url):
+        page.click("#filters button[type=submit]")
     row = page.locator("#review-list tr", has_text=message)
     row.wait_for()
-    assert all("ko" in languages for languages in page.locator("#review-list tbody td:nth-child(3)").all_inner_texts())
+    # The list is drawn after the response is read: wait until it shows only Korean conversations
+    # (a broken filter times out here).
+    page.wait_for_function("""() => [...document.querySelectorAll('#review-list tbody td:nth-child(3)')]
+        .every((cell) => cell.textContent.includes('ko'))""")
     screenshot(page, "staff-review.png")
     row.locator("button", has_text="Open").click()
 

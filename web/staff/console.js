@@ -153,7 +153,10 @@
     for (const [name, value] of new FormData($("filters"))) if (value !== "") query.set(name, value);
     query.set("page", state.page);
     query.set("mask", masked());
+    // Opening the tab and submitting a filter can overlap: only the latest search may draw the list.
+    const ticket = (state.searchTicket = (state.searchTicket || 0) + 1);
     const listing = await api("GET", "conversations?" + query);
+    if (ticket !== state.searchTicket) return;
     const rows = listing.conversations.map((c) => {
       const flags = [c.handoff && "handoff", c.red_flag && "red flag", c.fallback && "fallback",
         c.low_confidence && "low confidence", c.unreadable_events && `${c.unreadable_events} unreadable`].filter(Boolean);
