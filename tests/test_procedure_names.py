@@ -1,7 +1,7 @@
 """Every name in the dictionary is found in a sentence of its language and normalised."""
 import pytest
 
-from bot.procedure_names import LANGUAGES, ProcedureDictionary, default_dictionary
+from bot.procedure_names import GAP, LANGUAGES, ProcedureDictionary, default_dictionary
 
 DICTIONARY = default_dictionary()
 # A sentence around the name, as a patient of each language would write it.
@@ -24,12 +24,24 @@ EVERY_ABBREVIATION = [
 ]
 
 
+# What a patient may write in the gap of a descriptive name ("현미경 … 디스크").
+GAP_FILLERS = {"th": "ด้วย", "ko": "으로 ", "en": " with a ", "zh": "用"}
+
+
 @pytest.mark.parametrize("procedure,language,name", EVERY_NAME)
 def test_every_name_is_found_in_context_and_normalised(procedure, language, name):
-    text = FRAMES[language].format(name)
+    written = name.replace(f" {GAP} ", GAP_FILLERS[language])
+    text = FRAMES[language].format(written)
     assert DICTIONARY.procedures(text) == [procedure]
     mention = DICTIONARY.find(text)[0]
-    assert text[mention.start:mention.end].replace(" ", "").lower() == name.replace(" ", "").lower()
+    assert text[mention.start:mention.end].replace(" ", "").lower() == written.replace(" ", "").lower()
+
+
+@pytest.mark.parametrize("procedure,language,name", [n for n in EVERY_NAME if GAP in n[2]])
+def test_no_part_of_a_descriptive_name_is_a_name_by_itself(procedure, language, name):
+    # Such a name would never be the one found: the shorter exact name always wins.
+    exact = {n.lower() for n in DICTIONARY._names_of(DICTIONARY.table[procedure], language) if GAP not in n}
+    assert not {part.strip().lower() for part in name.split(GAP)} & exact
 
 
 @pytest.mark.parametrize("procedure,abbreviation", EVERY_ABBREVIATION)
