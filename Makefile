@@ -8,8 +8,8 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/spine.tar.gz
 # What the trained model depends on: a change to any of these retrains, nothing else does.
-MODEL_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/nlu/corrections/*.yml) data/rules.yml data/procedure_names.yml \
-                $(wildcard bot/components/*.py) bot/language.py bot/procedure_names.py
+MODEL_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/nlu/*/*.yml data/safety/*.yml) data/rules.yml \
+                data/procedure_names.yml $(wildcard bot/components/*.py) bot/language.py bot/procedure_names.py bot/safety.py
 
 .PHONY: run test test-conversations bench install browser train validate clean
 # Staff test conversations to play (a file or folder), and a running assistant to play them against

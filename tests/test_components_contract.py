@@ -9,10 +9,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.entity_extractors import LanguageEntityExtractor, ProcedureEntityExtractor
+from bot.components.safety_classifier import SafetyIntentOverride
 from bot.components.sentence_encoder import MultilingualSentenceFeaturizer
 from bot.components.tokenizer import ScriptAwareTokenizer
 
-COMPONENTS = [ScriptAwareTokenizer, LanguageEntityExtractor, ProcedureEntityExtractor, MultilingualSentenceFeaturizer]
+COMPONENTS = [ScriptAwareTokenizer, LanguageEntityExtractor, ProcedureEntityExtractor, MultilingualSentenceFeaturizer,
+              SafetyIntentOverride]
 TEXTS = ["ไมโครดิสเอกโตมีเสี่ยงไหมคะ", "내시경 디스크 제거술은 위험한가요?", "what are the risks of MISS", "显微椎间盘切除术的风险有哪些",
          "😀😀", "ok", "ก" * 1000]
 
@@ -68,3 +70,29 @@ def test_sentence_featurizer_adds_one_512_dimension_sentence_vector(tmp_path):
     import numpy as np
     vectors = [m.get_dense_features("text", [])[1].features[0] for m in batch]
     assert np.dot(vectors[2], vectors[3]) > np.dot(vectors[2], vectors[6])
+
+
+def classified(texts, intent="out_of_scope", confidence=0.4):
+    batch = messages(texts)
+    for message in batch:
+        message.set("intent", {"name": intent, "confidence": confidence})
+        message.set("intent_ranking", [{"name": intent, "confidence": confidence}, {"name": "greet", "confidence": 0.1}])
+    return batch
+
+
+def test_the_safety_override_escalates_and_declines_whatever_the_classifier_said(tmp_path):
+    urgent, medicine, question, plain = create(SafetyIntentOverride, tmp_path).process(classified([
+        "my dad suddenly cant move his left leg since this morning", "can i double up on my ibuprofen tonight",
+        "can nerve damage make the leg numb?", "what is a microdiscectomy"]))
+    assert urgent.get("intent") == {"name": "report_red_flag", "confidence": 1.0}
+    assert urgent.get("intent_ranking")[0]["name"] == "report_red_flag"
+    assert urgent.get("safety")["classifier_intent"] == "out_of_scope" and urgent.get("safety")["overridden"]
+    assert medicine.get("intent")["name"] == "ask_medical_advice"
+    assert question.get("intent")["name"] == "out_of_scope" and not question.get("safety")["overridden"]
+    assert plain.get("intent")["name"] == "out_of_scope" and plain.get("safety")["kind"] is None
+
+
+def test_the_safety_override_never_lowers_an_escalation(tmp_path):
+    [message] = create(SafetyIntentOverride, tmp_path).process(
+        classified(["should i stop my xarelto"], intent="report_red_flag", confidence=0.9))
+    assert message.get("intent")["name"] == "report_red_flag"

@@ -32,7 +32,7 @@ def session_start(time):
 
 
 def turn(text, time, *, intent="ask_overview", confidence=0.95, language="en", channel="rest", procedure=None,
-         slots=(), action="action_answer_topic", answer="An answer.", buttons=()):
+         slots=(), action="action_answer_topic", answer="An answer.", buttons=(), safety=None):
     """A patient's message and the assistant's answer, as Rasa stores them."""
     entities = [{"entity": "language", "value": language, "start": 0, "end": len(text)}]
     if procedure:
@@ -45,7 +45,8 @@ def turn(text, time, *, intent="ask_overview", confidence=0.95, language="en", c
         {"name": name, "confidence": round((1 - confidence) / (rank + 2), 4)} for rank, name in enumerate(others)]
     return [
         UserUttered(text, {"name": intent, "confidence": confidence}, entities,
-                    parse_data={"intent_ranking": ranking}, timestamp=time, input_channel=channel,
+                    parse_data={"intent_ranking": ranking, **({"safety": safety} if safety else {})},
+                    timestamp=time, input_channel=channel,
                     message_id=f"{channel}-{int(time)}"),
         SlotSet("language", language, timestamp=time),
         *(SlotSet(name, value, timestamp=time) for name, value in slots),
@@ -69,7 +70,10 @@ CONVERSATIONS = {
         session_start(at(21)) + turn(
             "내시경 디스크 수술 후 다리에 힘이 빠져요 주민번호 900101-1234567", at(21), intent="report_red_flag",
             confidence=0.97, language="ko", channel="kakao", procedure=("endoscopic_discectomy", "내시경 디스크"),
-            slots=(("red_flag_raised", True),), action="action_escalate"),
+            slots=(("red_flag_raised", True),), action="action_escalate",
+            # What the safety layer stores when it overrides the classifier (its matched words unmasked).
+            safety={"kind": "urgent", "symptoms": ["leg_weakness"], "matched": ["다리에 힘이 빠", "900101-1234567"],
+                    "classifier_intent": "ask_recovery", "classifier_confidence": 0.41, "overridden": True}),
     ],
     "english-patient": [
         session_start(at(22)) + turn(
@@ -252,6 +256,7 @@ def test_a_conversation_turn_by_turn(store):
         "language": "th",
         "channel": "line",
         "message_id": f"line-{int(at(20))}",
+        "safety": None,
     }
     assert first["answers"] == [{"text": "An answer.", "buttons": ["ความเสี่ยง", "การพักฟื้น"]}]
     assert first["actions"] == ["action_answer_topic"]
@@ -410,3 +415,12 @@ tracker_store:
 def test_a_tracker_store_that_is_not_sql_is_refused(tmp_path, tracker_store):
     with pytest.raises(ValueError, match="SQL tracker stores only"):
         ConversationStore.from_endpoints(write_endpoints(tmp_path, tracker_store), tmp_path)
+
+
+def test_a_turn_the_safety_layer_escalated_says_why_with_its_words_masked(store):
+    [_, turn] = store.conversation("korean-patient")["turns"]
+    assert turn["patient"]["intent"] == "report_red_flag"
+    safety = turn["patient"]["safety"]
+    assert safety["kind"] == "urgent" and safety["symptoms"] == ["leg_weakness"]
+    assert safety["classifier_intent"] == "ask_recovery" and safety["classifier_confidence"] == 0.41
+    assert safety["matched"][0] == "다리에 힘이 빠" and "1234567" not in safety["matched"][1]

@@ -149,6 +149,23 @@ def patient_message(event: Dict[str, Any], mask: bool) -> Dict[str, Any]:
         "language": language_of(event),
         "channel": event.get("input_channel"),
         "message_id": event.get("message_id") or event.get("parse_data", {}).get("message_id"),
+        "safety": safety_override_of(event, hide),
+    }
+
+
+def safety_override_of(event: Dict[str, Any], hide) -> Optional[Dict[str, Any]]:
+    """When the safety layer changed the intent (bot/components/safety_classifier.py): what it found
+    and what the classifier had said; None otherwise. Matched words are masked like the text."""
+    safety = event.get("parse_data", {}).get("safety")
+    if not isinstance(safety, dict) or not safety.get("overridden"):
+        return None
+    words = safety.get("matched") if isinstance(safety.get("matched"), list) else []
+    return {
+        "kind": safety.get("kind") if isinstance(safety.get("kind"), str) else None,
+        "symptoms": [s for s in safety.get("symptoms") or [] if isinstance(s, str)],
+        "matched": [hide(w) for w in words if isinstance(w, str)],
+        "classifier_intent": safety.get("classifier_intent") if isinstance(safety.get("classifier_intent"), str) else None,
+        "classifier_confidence": finite_number(safety.get("classifier_confidence")),
     }
 
 

@@ -63,6 +63,12 @@
       row("Intent", patient.intent ? `${patient.intent} (${percent(patient.confidence)})` : "–");
       const others = (patient.ranking || []).filter((r) => r.name !== patient.intent).slice(0, 3);
       row("Runner-up intents", others.length ? others.map((r) => `${r.name} (${percent(r.confidence)})`).join(", ") : "–");
+      if (patient.safety) {
+        const s = patient.safety;
+        const found = s.kind === "urgent" ? `urgent symptom${s.symptoms.length ? ` (${s.symptoms.join(", ")})` : ""}` : "medicine question";
+        row("Safety layer", `${found}: "${s.matched.join('", "')}"; the classifier had said ` +
+            `${s.classifier_intent || "–"} (${percent(s.classifier_confidence)})`);
+      }
       const entities = (patient.entities || []).map((e) => `${e.entity}: ${e.value}${e.text && e.text !== e.value ? ` ("${e.text}")` : ""}`);
       row("Entities", entities.length ? entities.join(", ") : "–");
     }
