@@ -5,7 +5,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.fallback import ActionAskAffirmation
 from actions.language import ActionChangeLanguage, requested_language
-from actions.safety import ActionInformationNotice, ActionRedFlag, ActionRequestHuman
+from actions.safety import ActionInformationNotice
 from actions.topics import ActionAnswerTopic, ActionListProcedures
 from bot.content import PROCEDURES, default_content
 from tests.conftest import make_tracker
@@ -106,24 +106,6 @@ async def test_the_notice_is_said_once_per_session(dispatcher):
     new_session = SPOKEN_BEFORE + [{"event": "session_started"}]
     await ActionInformationNotice().run(dispatcher, make_tracker("hi", "greet", events=new_session), {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_information_notice"]
-
-
-async def test_red_flag_answers_first_with_contacts_and_marks_the_conversation(dispatcher, monkeypatch):
-    monkeypatch.setenv("EMERGENCY_NUMBER", "1669")
-    monkeypatch.setenv("HOSPITAL_PHONE", "02-555-0100")
-    tracker = make_tracker("手术后发高烧怎么办", "report_red_flag", [], {"language": "zh"}, [{"event": "session_started"}])
-    events = await ActionRedFlag().run(dispatcher, tracker, {})
-    first = dispatcher.messages[0]
-    assert first["response"] == "utter_red_flag"
-    assert first["emergency_number"] == "1669" and first["hospital_phone"] == "02-555-0100"
-    assert SlotSet("red_flag_raised", True) in events
-
-
-async def test_request_human_hands_off_and_marks_the_conversation(dispatcher):
-    events = await ActionRequestHuman().run(dispatcher, make_tracker("staff please", "request_human", events=SPOKEN_BEFORE), {})
-    [message] = dispatcher.messages
-    assert message["response"] == "utter_handoff" and message["hospital_phone"]
-    assert SlotSet("handoff_requested", True) in events
 
 
 async def test_list_procedures_offers_each_procedure(dispatcher):

@@ -15,6 +15,7 @@ from sanic.request import Request
 
 from bot.channels.common import Refused, refusal_response, required_message
 from bot.text_input import MAX_SENDER_CHARS
+from bot.warm_up import warm_up
 
 
 def parse_rest_payload(raw_body: bytes) -> Tuple[str, str, Optional[Dict[str, Any]]]:
@@ -48,6 +49,11 @@ class ValidatedRestInput(RestInput):
 
     def blueprint(self, on_new_message):  # type: ignore[no-untyped-def]
         blueprint = super().blueprint(on_new_message)
+
+        # Every deployment has this channel, so the model is warmed up here (bot/warm_up.py).
+        @blueprint.listener("after_server_start")
+        async def warm(app, _loop):  # type: ignore[no-untyped-def]
+            await warm_up(getattr(app.ctx, "agent", None))
 
         @blueprint.on_request
         async def validate(request: Request):  # type: ignore[no-untyped-def]

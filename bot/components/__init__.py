@@ -1,8 +1,10 @@
 """Custom Rasa NLU components, named in config.yml by their module paths.
 
-Rasa imports this package whenever it loads our model, so it is also where our fixes to Rasa
-itself are installed (see bot/rasa_fixes.py).
+Rasa imports this package whenever it loads our model, so it is also where our changes to Rasa
+itself are installed: the fixes of bot/rasa_fixes.py and the action deadline of
+bot/action_deadline.py.
 """
-from bot import rasa_fixes
+from bot import action_deadline, rasa_fixes
 
 rasa_fixes.apply()
+action_deadline.apply()
