@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.heldout import patient_cases
+from bench.understanding import intent_right, procedure_right
+
 HELDOUT_DIR = Path(__file__).resolve().parent / "data" / "nlu_heldout"
 MIN_ACCURACY = 0.88  # a floor against regressions; the 95% target is tracked in `make bench`
 
@@ -44,3 +47,13 @@ def test_parse_result_carries_language_and_normalised_procedures(assistant):
     entities = {(e["entity"], e["value"]) for e in parsed["entities"]}
     assert ("procedure", "microdiscectomy") in entities and ("language", "th") in entities
     assert assistant.parse("ok").get("language") is None  # no language signal
+
+
+@pytest.mark.parametrize("language", ["th", "ko", "en", "zh"])
+def test_intent_and_procedure_on_the_patients_heldout_set(assistant, language):
+    """A floor against regressions on messages as patients type them; the 97% target is in `make bench`."""
+    cases = patient_cases(language)
+    parsed = [assistant.parse(case.text) for case in cases]
+    intent = sum(intent_right(c, p) for c, p in zip(cases, parsed)) / len(cases)
+    procedure = sum(procedure_right(c, p) for c, p in zip(cases, parsed)) / len(cases)
+    assert intent >= MIN_ACCURACY and procedure >= MIN_ACCURACY, (language, intent, procedure)
