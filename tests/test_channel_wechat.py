@@ -186,7 +186,7 @@ def test_unsigned_forged_and_stale_requests_are_refused_and_leave_no_trace(assis
     assert post(assistant, body, {"timestamp": str(now), "nonce": "1"})[0] == 401
     assert post(assistant, body, {})[0] == 401
     assert post(assistant, body, signed_query(token="not-our-token"))[0] == 403
-    forged = dict(signed_query(), timestamp=str(now + 1))  # a signature for another timestamp
+    forged = dict(signed_query(timestamp=now), timestamp=str(now + 1))  # a signature for another timestamp
     assert post(assistant, body, forged)[0] == 403
     assert post(assistant, body, signed_query(timestamp=now - 600))[0] == 403
     assert post(assistant, body, signed_query(timestamp=now + 600))[0] == 403
