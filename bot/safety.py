@@ -12,8 +12,10 @@ How a lexicon term matches (the same for both files):
 An urgent symptom is one of a symptom's `phrases`, or one term of each group of an `all` entry
 within the language's window of characters, once each file's `exclude` strings (ordinary words that
 contain a lexicon term, such as Thai เฝ้าไข้ "stay with a patient") are blanked out. It escalates unless the message is framed as a
-general question about a risk (an `asking` word) with no sign that it is happening now (no
-`reporting` word): recall comes first, so an unframed symptom escalates.
+question (`framed_as_question`): a `reporting` word (it began, it is worse, is *this* an infection)
+makes it a report; otherwise a `not_happening` word (it is over, feared, to be prevented, or
+belongs to an operation to come), or an `asking` word in a message about no one in particular,
+makes it a question. Recall comes first, so an unframed symptom escalates.
 
 A medicine question names one of the `drugs`, or has one of the `medicine_words` and one of the
 `actions`; a `topic_contexts` word ("instead of surgery", "during the operation") makes it a
@@ -158,6 +160,8 @@ class SafetyLexicon:
             raise LexiconError(f"{source}/red_flags.yml: no symptoms")
         self.reporting = TermSet(_by_language(red_flags.get("reporting"), "red_flags.yml reporting"))
         self.asking = TermSet(_by_language(red_flags.get("asking"), "red_flags.yml asking"))
+        self.someone = TermSet(_by_language(red_flags.get("someone"), "red_flags.yml someone"))
+        self.not_happening = TermSet(_by_language(red_flags.get("not_happening"), "red_flags.yml not_happening"))
         self.not_symptoms = TermSet(_by_language(red_flags.get("exclude"), "red_flags.yml exclude"))
         self.drugs = TermSet(_by_language(medicines.get("drugs"), "medicines.yml drugs"))
         self.medicine_words = TermSet(_by_language(medicines.get("medicine_words"), "medicines.yml medicine_words"))
@@ -222,7 +226,7 @@ class SafetyLexicon:
         text = normalise(text)
         symptoms = self.urgent_symptoms(_blank(text, self.not_symptoms))
         if symptoms:
-            framed = bool(self.asking.first(text)) and not self.reporting.first(text)
+            framed = self.framed_as_question(text)
             if not framed:
                 return SafetyFinding("urgent", tuple(s for s, _ in symptoms), tuple(w for _, w in symptoms))
         medicine = self.is_medicine_question(text)
@@ -231,6 +235,17 @@ class SafetyLexicon:
         if symptoms:
             return SafetyFinding(None, tuple(s for s, _ in symptoms), tuple(w for _, w in symptoms), True)
         return NOTHING
+
+
+    def framed_as_question(self, text: str) -> bool:
+        """Whether a message that mentions a symptom asks about it rather than reports it. A reporting
+        word decides for a report; then a sign the symptom is over, feared or still to come decides for
+        a question; then an asking word does, unless the message is about someone in particular."""
+        if self.reporting.first(_blank(text, self.not_happening)):
+            return False
+        if self.not_happening.first(text):
+            return True
+        return bool(self.asking.first(text)) and not self.someone.first(text)
 
 
 def _blank(text: str, terms: TermSet) -> str:
