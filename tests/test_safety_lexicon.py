@@ -69,6 +69,20 @@ def test_latin_terms_start_at_a_word_boundary():
     assert lexicon.assess("can I take a pill").kind == "medicine"
 
 
+def test_framing_precedence_reporting_then_not_happening_then_someone_then_asking():
+    lexicon = SafetyLexicon(
+        {"symptoms": [{"id": "numb", "en": {"phrases": ["numb"]}}],
+         "reporting": {"en": ["since", "now"]}, "not_happening": {"en": ["fine now", "next month"]},
+         "someone": {"en": ["my mum"]}, "asking": {"en": ["could it"]}},
+        {"drugs": {"en": ["aspirin"]}, "medicine_words": {"en": ["pill"]}, "actions": {"en": ["take"]}})
+    assert lexicon.assess("my leg is numb").kind == "urgent"  # no framing at all: recall first
+    assert lexicon.assess("could it leave the leg numb").kind is None  # a general question
+    assert lexicon.assess("my mum's leg is numb, could it be the op").kind == "urgent"  # about someone
+    assert lexicon.assess("my mum has it next month, could it leave her numb").kind is None  # still to come
+    assert lexicon.assess("was numb last year, fine now, could it come back").kind is None  # "now" is blanked
+    assert lexicon.assess("fine before but numb since noon, could it come back").kind == "urgent"  # a report wins
+
+
 def test_a_malformed_lexicon_is_refused_naming_the_entry():
     with pytest.raises(LexiconError, match="symptoms\\[0\\]"):
         SafetyLexicon({"symptoms": [{"id": "x", "en": {"all": [["only one group"]]}}]},
