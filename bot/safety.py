@@ -17,7 +17,8 @@ makes it a report; otherwise a `not_happening` word (it is over, feared, to be p
 belongs to an operation to come), or an `asking` word in a message about no one in particular,
 makes it a question. Recall comes first, so an unframed symptom escalates.
 
-A medicine question names one of the `drugs`, or has one of the `medicine_words` and one of the
+A medicine question names one of the `drugs` (a Thai or Han name of 7 letters or more, or a Hangul
+one of 4 syllables or more, also with one typo), or has one of the `medicine_words` and one of the
 `actions`; a `topic_contexts` word ("instead of surgery", "during the operation") makes it a
 question the documents answer (alternatives, anaesthesia) instead.
 """
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from rapidfuzz import fuzz
 
 import yaml
 
@@ -56,6 +59,13 @@ def term_pattern(term: str) -> str:
     parts = [re.escape(p) for p in normalise(term).split()]
     body = r"\s*".join(parts)
     return rf"(?<![a-z]){body}" if _LATIN_START.match(parts[0] if parts else "") else body
+
+
+# Non-Latin drug names shorter than this are only matched exactly: ซาร่า is one edit from การผ่า.
+# A Hangul syllable is a whole consonant-vowel block, so 4 of them (타이레놀) carry as much.
+FUZZY_DRUG_MIN = 7
+FUZZY_DRUG_MIN_HANGUL = 4
+_HANGUL = re.compile("[\uac00-\ud7a3]")
 
 
 class TermSet:
@@ -168,6 +178,10 @@ class SafetyLexicon:
         self.actions = TermSet(_by_language(medicines.get("actions"), "medicines.yml actions"))
         self.exclude = TermSet(_by_language(medicines.get("exclude"), "medicines.yml exclude"))
         self.topic_contexts = TermSet(_by_language(medicines.get("topic_contexts"), "medicines.yml topic_contexts"))
+        # Thai, Hangul and Han brand names are transliterated with many spellings (ไลริก้า, ไลริกา);
+        # Latin names are not, and one edit away from them lie ordinary words ("preparing", "heparin").
+        self.fuzzy_drugs = [d for d in self.drugs.terms if " " not in d and not re.search("[a-z]", d)
+                            and len(d) >= (FUZZY_DRUG_MIN_HANGUL if _HANGUL.search(d) else FUZZY_DRUG_MIN)]
         if not (self.drugs and self.medicine_words and self.actions):
             raise LexiconError(f"{source}/medicines.yml: drugs, medicine_words and actions must all have terms")
 
@@ -214,11 +228,20 @@ class SafetyLexicon:
         text = _blank(text, self.exclude)
         if self.topic_contexts.first(text):  # "medication instead of surgery": an alternatives question
             return None
-        drug = self.drugs.first(text)
+        drug = self.drugs.first(text) or self._misspelt_drug(text)
         if drug:
             return drug
         word, action = self.medicine_words.first(text), self.actions.first(text)
         return f"{word} … {action}" if word and action else None
+
+    def _misspelt_drug(self, text: str) -> Optional[str]:
+        """The words that are one edit from a non-Latin drug name of FUZZY_DRUG_MIN letters or more."""
+        for drug in self.fuzzy_drugs:
+            cutoff = 100 * (1 - 1 / len(drug)) - 0.01  # one edit in an indel ratio over the name's length
+            found = fuzz.partial_ratio_alignment(drug, text, score_cutoff=cutoff)
+            if found and found.dest_end - found.dest_start >= len(drug) - 1:
+                return text[found.dest_start:found.dest_end]
+        return None
 
     def assess(self, text: str) -> SafetyFinding:
         if not isinstance(text, str) or not text.strip():

@@ -83,6 +83,17 @@ def test_framing_precedence_reporting_then_not_happening_then_someone_then_askin
     assert lexicon.assess("fine before but numb since noon, could it come back").kind == "urgent"  # a report wins
 
 
+@pytest.mark.parametrize("text", ["ไลริก่ากินแล้วเวียนหัว เลิกได้ไหม", "타이래놀 두 알 먹어도 돼요?", "กินเซเลเบร็คได้ไหม"])
+def test_a_brand_name_spelt_one_letter_off_is_still_a_medicine_question(text):
+    assert LEXICON.assess(text).kind == "medicine"
+
+
+@pytest.mark.parametrize("text", ["preparing for spine surgery tips", "how long till the pain goes away",
+                                  "การผ่าตัดใช้เวลากี่นาที", "내시경 수술 후 회복 기간"])
+def test_ordinary_words_near_a_drug_name_are_not_one(text):
+    assert LEXICON.assess(text).kind is None
+
+
 def test_a_malformed_lexicon_is_refused_naming_the_entry():
     with pytest.raises(LexiconError, match="symptoms\\[0\\]"):
         SafetyLexicon({"symptoms": [{"id": "x", "en": {"all": [["only one group"]]}}]},
