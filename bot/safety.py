@@ -32,9 +32,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from rapidfuzz import fuzz
-
 import yaml
+from rapidfuzz import fuzz
 
 from bot.paths import SAFETY_DIR
 
@@ -180,7 +179,9 @@ class SafetyLexicon:
         self.topic_contexts = TermSet(_by_language(medicines.get("topic_contexts"), "medicines.yml topic_contexts"))
         # Thai, Hangul and Han brand names are transliterated with many spellings (ไลริก้า, ไลริกา);
         # Latin names are not, and one edit away from them lie ordinary words ("preparing", "heparin").
-        self.fuzzy_drugs = [d for d in self.drugs.terms if " " not in d and not re.search("[a-z]", d)
+        # Each with its score cutoff: one edit in an indel ratio over the name's length.
+        self.fuzzy_drugs = [(d, 100 * (1 - 1 / len(d)) - 0.01) for d in self.drugs.terms
+                            if " " not in d and not re.search("[a-z]", d)
                             and len(d) >= (FUZZY_DRUG_MIN_HANGUL if _HANGUL.search(d) else FUZZY_DRUG_MIN)]
         if not (self.drugs and self.medicine_words and self.actions):
             raise LexiconError(f"{source}/medicines.yml: drugs, medicine_words and actions must all have terms")
@@ -235,9 +236,8 @@ class SafetyLexicon:
         return f"{word} … {action}" if word and action else None
 
     def _misspelt_drug(self, text: str) -> Optional[str]:
-        """The words that are one edit from a non-Latin drug name of FUZZY_DRUG_MIN letters or more."""
-        for drug in self.fuzzy_drugs:
-            cutoff = 100 * (1 - 1 / len(drug)) - 0.01  # one edit in an indel ratio over the name's length
+        """The words that are one edit from one of the `fuzzy_drugs` (long enough non-Latin names)."""
+        for drug, cutoff in self.fuzzy_drugs:
             found = fuzz.partial_ratio_alignment(drug, text, score_cutoff=cutoff)
             if found and found.dest_end - found.dest_start >= len(drug) - 1:
                 return text[found.dest_start:found.dest_end]
@@ -259,14 +259,14 @@ class SafetyLexicon:
             return SafetyFinding(None, tuple(s for s, _ in symptoms), tuple(w for _, w in symptoms), True)
         return NOTHING
 
-
     def framed_as_question(self, text: str) -> bool:
         """Whether a message that mentions a symptom asks about it rather than reports it. A reporting
         word decides for a report; then a sign the symptom is over, feared or still to come decides for
         a question; then an asking word does, unless the message is about someone in particular."""
-        if self.reporting.first(_blank(text, self.not_happening)):
+        without_not_happening = _blank(text, self.not_happening)
+        if self.reporting.first(without_not_happening):
             return False
-        if self.not_happening.first(text):
+        if without_not_happening != text:  # something was blanked: a not_happening word is there
             return True
         return bool(self.asking.first(text)) and not self.someone.first(text)
 
