@@ -179,13 +179,17 @@ def test_a_conversation_is_masked_by_default_and_every_opening_is_logged(console
                                   "what is a microdiscectomy")
     session = logged_in(console, "bob")
     masked = session.get(console.url + f"/staff/api/conversations/{sender}").json()
-    # turn 0 is the session's start, before the patient's first message
-    assert masked["total_turns"] == 3 and [t["index"] for t in masked["turns"]] == [0, 1, 2]
-    assert masked["turns"][-2]["patient"]["text"] == "my number is [phone] and my email is [email]"
+    # Turn 0 is the session's start; how many turns an answer takes is the model's business, not this test's.
+    total = masked["total_turns"]
+    assert total >= 3 and [t["index"] for t in masked["turns"]] == list(range(total))
+    patient_texts = [(t.get("patient") or {}).get("text") for t in masked["turns"]]
+    assert "my number is [phone] and my email is [email]" in patient_texts
+    assert not any("081-234-5678" in (text or "") or "somchai@" in (text or "") for text in patient_texts)
     unmasked = session.get(console.url + f"/staff/api/conversations/{sender}", params={"mask": "false"}).json()
-    assert "081-234-5678" in unmasked["turns"][-2]["patient"]["text"]
-    second_page = session.get(console.url + f"/staff/api/conversations/{sender}", params={"offset": 2, "limit": 1}).json()
-    assert [t["index"] for t in second_page["turns"]] == [2] and second_page["total_turns"] == 3
+    assert any("081-234-5678" in ((t.get("patient") or {}).get("text") or "") for t in unmasked["turns"])
+    second_page = session.get(console.url + f"/staff/api/conversations/{sender}",
+                              params={"offset": total - 1, "limit": 1}).json()
+    assert [t["index"] for t in second_page["turns"]] == [total - 1] and second_page["total_turns"] == total
 
     log = [json.loads(line) for line in (console.workdir / "staff_access.log").read_text().splitlines()]
     mine = [entry for entry in log if entry["conversation"] == sender]
