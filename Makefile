@@ -16,6 +16,8 @@ MODEL_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/nlu/*/*.yml
 # (empty: `test-conversations` starts one with the current model).
 CONVERSATIONS ?= tests/conversations
 RASA_URL ?=
+# `make bench BENCH_ARGS=--compare-pipelines` also trains the rasa init pipeline and USE (an hour more).
+BENCH_ARGS ?=
 
 run: install $(MODEL)  ## set up, train if needed, start the assistant and the demo page (Ctrl-C stops them)
 	scripts/serve.sh
@@ -26,8 +28,8 @@ test: install browser $(MODEL)  ## set up, train if needed, run every test
 test-conversations: install $(MODEL)  ## play the staff's test conversations; report in reports/conversations/
 	$(PY) -m bot.staff.conversation_tests $(CONVERSATIONS) $(if $(RASA_URL),--url $(RASA_URL))
 
-bench: install $(MODEL)  ## measure accuracy, latency, throughput, memory; writes reports/bench.md
-	$(PY) -m bench.run
+bench: install $(MODEL)  ## measure accuracy, safety, latency, throughput, memory; writes reports/bench.md
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 install: $(VENV)/.installed web/node_modules/.installed
 

@@ -106,8 +106,13 @@ def model_parser(model: Path) -> Parse:
     """Parses in this process with a trained model (an NLU-only one too), as /model/parse does."""
     import asyncio
 
-    from rasa.core.agent import Agent
+    import logging
 
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    # Unconfigured, Rasa's structlog prints every parsed message: held-out texts must not scroll by.
+    configure_structlog(logging.WARNING)
     loop = asyncio.new_event_loop()
     agent = Agent.load(str(model))
 
