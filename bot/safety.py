@@ -12,10 +12,14 @@ How a lexicon term matches (the same for both files):
 An urgent symptom is one of a symptom's `phrases`, or one term of each group of an `all` entry
 within the language's window of characters, once each file's `exclude` strings (ordinary words that
 contain a lexicon term, such as Thai เฝ้าไข้ "stay with a patient") are blanked out. It escalates unless the message is framed as a
-question (`framed_as_question`): a `reporting` word (it began, it is worse, is *this* an infection)
-makes it a report; otherwise a `not_happening` word (it is over, feared, to be prevented, or
-belongs to an operation to come), or an `asking` word in a message about no one in particular,
-makes it a question. Recall comes first, so an unframed symptom escalates.
+question (`framed_as_question`), decided in this order:
+1. an `imagined` word (if it happens, in case, afraid it will, seen on the news) makes it a question
+   unless a `present` word (now, since, today, help) anchors the symptom in the patient's present;
+2. a `reporting` word (it began, it is worse, is *this* an infection) makes it a report;
+3. a `not_happening` word (it is over, feared, to be prevented, or belongs to an operation to come),
+   or an `asking` word in a message about no one in particular, makes it a question.
+`not_happening` words are blanked out before the `present` and `reporting` words are looked for, so
+"fine now" is not "now". Recall comes first, so an unframed symptom escalates.
 
 A medicine question names one of the `drugs` (a Thai or Han name of 7 letters or more, or a Hangul
 one of 4 syllables or more, also with one typo), or has one of the `medicine_words` and one of the
@@ -171,6 +175,8 @@ class SafetyLexicon:
         self.asking = TermSet(_by_language(red_flags.get("asking"), "red_flags.yml asking"))
         self.someone = TermSet(_by_language(red_flags.get("someone"), "red_flags.yml someone"))
         self.not_happening = TermSet(_by_language(red_flags.get("not_happening"), "red_flags.yml not_happening"))
+        self.imagined = TermSet(_by_language(red_flags.get("imagined"), "red_flags.yml imagined"))
+        self.present = TermSet(_by_language(red_flags.get("present"), "red_flags.yml present"))
         self.not_symptoms = TermSet(_by_language(red_flags.get("exclude"), "red_flags.yml exclude"))
         self.drugs = TermSet(_by_language(medicines.get("drugs"), "medicines.yml drugs"))
         self.medicine_words = TermSet(_by_language(medicines.get("medicine_words"), "medicines.yml medicine_words"))
@@ -260,10 +266,11 @@ class SafetyLexicon:
         return NOTHING
 
     def framed_as_question(self, text: str) -> bool:
-        """Whether a message that mentions a symptom asks about it rather than reports it. A reporting
-        word decides for a report; then a sign the symptom is over, feared or still to come decides for
-        a question; then an asking word does, unless the message is about someone in particular."""
+        """Whether a message that mentions a symptom asks about it rather than reports it (the order
+        is the module docstring's)."""
         without_not_happening = _blank(text, self.not_happening)
+        if self.imagined.first(without_not_happening) and not self.present.first(without_not_happening):
+            return True
         if self.reporting.first(without_not_happening):
             return False
         if without_not_happening != text:  # something was blanked: a not_happening word is there

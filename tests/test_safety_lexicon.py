@@ -128,3 +128,18 @@ def test_the_development_set_look_alikes_do_not_escalate(language, text):
 @pytest.mark.parametrize("language,text", dev_cases("medicine"))
 def test_the_development_set_medicine_questions_are_declined(language, text):
     assert LEXICON.assess(text).kind in {"medicine", "urgent"}
+
+
+def framing_cases(kind):
+    return [(language, text) for language, cases in CASES["framing"].items() for text in cases[kind]]
+
+
+@pytest.mark.parametrize("language,text", framing_cases("imagined"))
+def test_an_imagined_symptom_is_a_question(language, text):
+    finding = LEXICON.assess(text)
+    assert finding.kind != "urgent" and finding.symptoms, finding  # the symptom is found, and asked about
+
+
+@pytest.mark.parametrize("language,text", framing_cases("present"))
+def test_an_imagined_word_beside_a_present_symptom_still_escalates(language, text):
+    assert LEXICON.assess(text).kind == "urgent"
