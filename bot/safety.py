@@ -214,7 +214,7 @@ class SafetyLexicon:
     def from_files(cls, red_flags: Path = RED_FLAGS_FILE, medicines: Path = MEDICINES_FILE) -> "SafetyLexicon":
         def load(path: Path) -> dict:
             with open(path, encoding="utf-8") as f:
-                document = yaml.safe_load(f)
+                document = yaml.load(f, _UniqueKeyLoader)
             if not isinstance(document, dict):
                 raise LexiconError(f"{path}: expected a mapping")
             return document
@@ -276,6 +276,20 @@ class SafetyLexicon:
         if without_not_happening != text:  # something was blanked: a not_happening word is there
             return True
         return bool(self.asking.first(text)) and not self.someone.first(text)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping: in a lexicon the second `all:`
+    of a symptom would silently replace the first."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise LexiconError(f"line {key_node.start_mark.line + 1}: '{key}' is given twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _blank(text: str, terms: TermSet) -> str:

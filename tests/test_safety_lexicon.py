@@ -102,6 +102,14 @@ def test_a_malformed_lexicon_is_refused_naming_the_entry():
         SafetyLexicon({"symptoms": [{"id": "x", "en": {"phrases": ["numb"]}}]}, {"drugs": {"fr": ["a"]}})
 
 
+def test_a_key_given_twice_is_refused(tmp_path):
+    # A second `all:` under one symptom would otherwise silently replace the first.
+    red_flags = tmp_path / "red_flags.yml"
+    red_flags.write_text("symptoms:\n  - id: x\n    en:\n      all: [[[a], [b]]]\n      all: [[[c], [d]]]\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="'all' is given twice"):
+        SafetyLexicon.from_files(red_flags, Path(__file__).resolve().parent.parent / "data" / "safety" / "medicines.yml")
+
+
 @pytest.mark.parametrize("text", ["", "   ", "😀😀", "ok", "ก" * 5000, None])
 def test_bad_input_is_nothing(text):
     assert LEXICON.assess(text).kind is None
