@@ -151,3 +151,15 @@ def test_an_imagined_symptom_is_a_question(language, text):
 @pytest.mark.parametrize("language,text", framing_cases("present"))
 def test_an_imagined_word_beside_a_present_symptom_still_escalates(language, text):
     assert LEXICON.assess(text).kind == "urgent"
+
+
+def test_no_training_example_teaches_an_intent_the_medicine_lexicon_overrides():
+    # A question the lexicon declines as a medicine question is ask_medical_advice at run time; a
+    # training label saying otherwise ("which medicines to stop before surgery" as preparation) only
+    # teaches DIET a boundary the assistant never keeps, and DIET alone decides when the lexicon misses.
+    from bench.heldout import TRAINING_DATA, nlu_yaml_examples
+
+    mislabelled = [(path.name, intent, text) for path in sorted(TRAINING_DATA.rglob("*.yml"))
+                   for text, intent in nlu_yaml_examples(path)
+                   if intent not in {"ask_medical_advice", "report_red_flag"} and LEXICON.assess(text).kind == "medicine"]
+    assert not mislabelled
