@@ -84,14 +84,15 @@ def children(pid):
     return [int(k) for k in kids] + [g for k in kids for g in children(int(k))]
 
 
-def load(url: str, users: int, per_user: int) -> dict:
-    """`users` concurrent patients, each sending `per_user` messages, one after the other."""
+def load(server: RunningAssistant, users: int, per_user: int) -> dict:
+    """`users` concurrent patients, each sending `per_user` messages, one after the other (REST, with
+    the server's token when it has one)."""
     def patient(index):
         latencies, errors = [], 0
         sender = f"bench-{index}-{uuid.uuid4().hex[:6]}"
         for i in range(per_user):
             started = time.perf_counter()
-            status, _ = http("POST", url + "/webhooks/rest/webhook",
+            status, _ = server.api("POST", "/webhooks/rest/webhook",
                              {"sender": sender, "message": LOAD_MESSAGES[(index + i) % len(LOAD_MESSAGES)]})
             latencies.append(time.perf_counter() - started)
             errors += status != 200
@@ -158,17 +159,17 @@ def socketio_load(url: str, users: int, per_user: int) -> dict:
             "errors": sum(e for _, e in results)}
 
 
-def serve_and_measure(start, url, pids_of, per_user_1=40, per_user_20=15, socketio=False) -> dict:
+def serve_and_measure(start, pids_of, per_user_1=40, per_user_20=15, socketio=False) -> dict:
     server = start()
     try:
         figures = {"ready_s": server.ready_after}
-        load(url(server), 1, 5)  # warm-up
-        figures["c1"] = load(url(server), 1, per_user_1)
-        figures["c20"] = load(url(server), 20, per_user_20)
+        load(server, 1, 5)  # warm-up
+        figures["c1"] = load(server, 1, per_user_1)
+        figures["c20"] = load(server, 20, per_user_20)
         figures["rss_mb"] = rss_mb(pids_of(server))
         if socketio:  # after the memory reading, so REST figures stay comparable with earlier runs
-            figures["socketio_c1"] = socketio_load(url(server), 1, per_user_1 // 2)
-            figures["socketio_c20"] = socketio_load(url(server), 20, per_user_20)
+            figures["socketio_c1"] = socketio_load(server.url, 1, per_user_1 // 2)
+            figures["socketio_c20"] = socketio_load(server.url, 20, per_user_20)
         return figures
     finally:
         server.stop()
@@ -180,6 +181,7 @@ class VanillaBot(RunningAssistant):
     def __init__(self, project: Path, workdir: Path):
         self.rasa_port, self.action_port = free_port(), None
         self.url = f"http://127.0.0.1:{self.rasa_port}"
+        self.token = None  # started as `rasa init` leaves it, without a token
         self.logs = [open(workdir / "vanilla.log", "wb")]
         model = next((project / "models").glob("*.tar.gz"))
         self.processes = [subprocess.Popen(
@@ -370,11 +372,11 @@ def main():
             results["understanding"][name] = understanding.measure(understanding.model_parser(model))
         print("serving: this assistant …", flush=True)
         results["serving"]["ours"] = serve_and_measure(
-            lambda: RunningAssistant(work, models["ours"]), lambda s: s.url, lambda s: [p.pid for p in s.processes],
+            lambda: RunningAssistant(work, models["ours"]), lambda s: [p.pid for p in s.processes],
             socketio=True)
         print("serving: vanilla bot …", flush=True)
         results["serving"]["vanilla"] = serve_and_measure(
-            lambda: VanillaBot(vanilla, work), lambda s: s.url, lambda s: [p.pid for p in s.processes])
+            lambda: VanillaBot(vanilla, work), lambda s: [p.pid for p in s.processes])
         print(report(results, out, plot(results, out)))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -4,11 +4,13 @@ Used by the tests, the benchmark and the staff's conversation tests, which all t
 """
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Dict, Optional
@@ -55,7 +57,8 @@ class RunningAssistant:
     """The action server and Rasa, as `make run` starts them, on their own ports and database.
 
     `env` adds environment variables, such as channel secrets: as in `make run`, a channel in
-    credentials.yml starts only when its variables are set (bot/channels/credentials.py).
+    credentials.yml starts only when its variables are set (bot/channels/credentials.py). The API and
+    the REST channel require `token` (a new one for each instance); `api` and `api_url` add it.
     """
 
     def __init__(self, workdir: Path, model: Path = MODEL, env: Optional[Dict[str, str]] = None):
@@ -64,17 +67,18 @@ class RunningAssistant:
         self.rasa_port, self.action_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.tracker_db = workdir / "tracker.db"
-        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+        self.token = secrets.token_urlsafe(32)
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", RASA_AUTH_TOKEN=self.token,
+                   **(env or {}))
         endpoints = workdir / "endpoints.yml"
         endpoints.write_text(own_endpoints(self.action_port, self.tracker_db), encoding="utf-8")
         credentials = workdir / "credentials.yml"
         self.channels_left_out = write_startable_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
-        bin_dir = Path(sys.executable).parent
         self.logs = [open(workdir / "actions.log", "wb"), open(workdir / "rasa.log", "wb")]
         self.processes = [
             subprocess.Popen([sys.executable, "-m", "bot.action_server", "--port", str(self.action_port)],
                              cwd=PROJECT_ROOT, env=env, stdout=self.logs[0], stderr=subprocess.STDOUT),
-            subprocess.Popen([str(bin_dir / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(self.rasa_port),
+            subprocess.Popen([sys.executable, "-m", "bot.rasa_server", "--enable-api", "-i", "127.0.0.1", "-p", str(self.rasa_port),
                               "-m", str(model), "--credentials", str(credentials), "--endpoints", str(endpoints)],
                              cwd=PROJECT_ROOT, env=env, stdout=self.logs[1], stderr=subprocess.STDOUT),
         ]
@@ -88,7 +92,7 @@ class RunningAssistant:
                 if process.poll() is not None:
                     raise RuntimeError(f"a server exited early; see {self.logs[-1].name}")
             try:
-                status, body = http("GET", self.url + "/status", timeout=2)
+                status, body = http("GET", self.api_url("/status"), timeout=2)
                 # A bot without custom actions (the benchmark's vanilla one) has no action server.
                 actions_ready = self.action_port is None or http(
                     "GET", f"http://127.0.0.1:{self.action_port}/health", timeout=2)[0] == 200
@@ -99,13 +103,23 @@ class RunningAssistant:
             time.sleep(0.5)
         raise RuntimeError("the assistant did not become ready in time")
 
+    def api_url(self, path: str) -> str:
+        """This assistant's URL for `path` with the token (Rasa's API takes it as ?token=)."""
+        if self.token is None:
+            return self.url + path
+        return self.url + path + ("&" if "?" in path else "?") + urllib.parse.urlencode({"token": self.token})
+
+    def api(self, method, path, body=None, timeout=60, headers=None):
+        """(status, parsed JSON) of a request to this assistant's API or REST channel, with the token."""
+        return http(method, self.api_url(path), body, timeout=timeout, headers=headers)
+
     def say(self, sender, text):
-        status, body = http("POST", self.url + "/webhooks/rest/webhook", {"sender": sender, "message": text})
+        status, body = self.api("POST", "/webhooks/rest/webhook", {"sender": sender, "message": text})
         assert status == 200, (status, body)
         return body
 
     def parse(self, text):
-        status, body = http("POST", self.url + "/model/parse", {"text": text})
+        status, body = self.api("POST", "/model/parse", {"text": text})
         assert status == 200, (status, body)
         return body
 

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot import api_token
 from bot.staff.access_log import AccessLog
 from bot.staff.auth import StaffAuth
 from bot.staff.console import ConsoleSettings, add_console
@@ -167,7 +168,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="Rasa's address as browsers reach it (default http://127.0.0.1:5005)")
     parser.add_argument("--rasa-api-url", default="http://127.0.0.1:5005",
                         help="Rasa's address as this server reaches it, for the staff console "
-                             "(default http://127.0.0.1:5005; its --auth-token comes from RASA_AUTH_TOKEN)")
+                             "(default http://127.0.0.1:5005; its token comes from bot/api_token.py)")
     parser.add_argument("--endpoints", default=str(PROJECT_ROOT / "endpoints.yml"),
                         help="Rasa's endpoints.yml, whose tracker store the staff console reads")
     args = parser.parse_args(argv)
@@ -190,7 +191,7 @@ def staff_settings(args: argparse.Namespace, environ=os.environ) -> Optional[Con
     return ConsoleSettings(
         auth=StaffAuth.from_environment(environ),
         store=store,
-        assistant=AssistantClient(args.rasa_api_url, environ.get("RASA_AUTH_TOKEN") or None),
+        assistant=AssistantClient(args.rasa_api_url, api_token.stored(environ=environ)),
         corrections=Corrections(),
         saved_tests_dir=SAVED_TESTS_DIR,
         access_log=AccessLog(PROJECT_ROOT / "var" / "staff_access.log"),

@@ -16,7 +16,9 @@ cd "$(dirname "$0")/.."
 # Seconds between a server's exit and its restart (a server that cannot start is not spun on).
 : "${RESTART_DELAY:=2}"
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
-mkdir -p var
+# Patients' conversations, secrets and logs live in var/: only this user may read them (files 0600).
+umask 077
+mkdir -p var && chmod -R go-rwx var
 .venv/bin/python -m bot.channels.credentials credentials.yml var/credentials.yml
 
 # Runs a server, and runs it again whenever it exits.
@@ -50,11 +52,14 @@ stop_all() {
 }
 set -m
 trap stop_all INT TERM EXIT
-auth=()
-[ -n "${RASA_AUTH_TOKEN:-}" ] && auth=(--auth-token "$RASA_AUTH_TOKEN")
+# The API and the REST channel always have a token: RASA_AUTH_TOKEN, or one generated into var/ on first
+# start (bot/api_token.py). On an address other machines reach, only one from the environment will do.
+RASA_AUTH_TOKEN=$(.venv/bin/python -m bot.api_token "$BIND_HOST") || exit 2
+export RASA_AUTH_TOKEN
 keep_running "action server" .venv/bin/python -m bot.action_server --host "$BIND_HOST" --port "$ACTION_PORT" &
-keep_running "Rasa server" .venv/bin/rasa run --enable-api -i "$BIND_HOST" -p "$RASA_PORT" -m "$MODEL" \
-  --credentials var/credentials.yml --endpoints "$ENDPOINTS" "${auth[@]}" &
+# bot.rasa_server is `rasa run` with the token given inside the process, out of sight of `ps`.
+keep_running "Rasa server" .venv/bin/python -m bot.rasa_server --enable-api -i "$BIND_HOST" -p "$RASA_PORT" -m "$MODEL" \
+  --credentials var/credentials.yml --endpoints "$ENDPOINTS" &
 keep_running "web server" .venv/bin/python -m bot.web_server --host "$BIND_HOST" --port "$WEB_PORT" \
   --rasa-url "$PUBLIC_RASA_URL" &
 wait

@@ -26,7 +26,7 @@ class ConsoleServer:
         self.settings = ConsoleSettings(
             auth=StaffAuth(ACCOUNTS if accounts is None else accounts),
             store=ConversationStore(f"sqlite:///{assistant.tracker_db}"),
-            assistant=AssistantClient(assistant.url),
+            assistant=AssistantClient(assistant.url, assistant.token),
             corrections=Corrections(workdir / "corrections"),
             saved_tests_dir=workdir / "saved",
             access_log=AccessLog(workdir / "staff_access.log"),

@@ -4,7 +4,9 @@ needed the action server gets a polite answer with the hospital's number instead
 Driven over REST and KakaoTalk against the trained model, with the action server paused (SIGSTOP)
 and then killed; and `make run`'s script restarts an action server that died."""
 import os
+import secrets
 import signal
+import stat
 import subprocess
 import time
 import uuid
@@ -40,7 +42,7 @@ def outage_assistant(tmp_path_factory):
 
 
 def say(assistant, sender, text):
-    status, body = http("POST", assistant.url + "/webhooks/rest/webhook", {"sender": sender, "message": text},
+    status, body = assistant.api("POST", "/webhooks/rest/webhook", {"sender": sender, "message": text},
                         timeout=ANSWER_WITHIN_S)
     assert status == 200, body
     return "\n".join(m.get("text") or "" for m in body)
@@ -56,7 +58,7 @@ def kakao(assistant, user_id, utterance):
 
 
 def slots(assistant, sender):
-    return http("GET", f"{assistant.url}/conversations/{sender}/tracker")[1]["slots"]
+    return assistant.api("GET", f"/conversations/{sender}/tracker")[1]["slots"]
 
 
 def check_safety_answers(assistant, label):
@@ -114,22 +116,29 @@ def test_make_run_restarts_an_action_server_that_died(tmp_path):
     ports = {"RASA_PORT": free_port(), "ACTION_PORT": free_port(), "WEB_PORT": free_port()}
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(own_endpoints(ports["ACTION_PORT"], tmp_path / "tracker.db"), encoding="utf-8")
+    token = secrets.token_urlsafe(32)
     env = dict(os.environ, **{k: str(v) for k, v in ports.items()}, ENDPOINTS=str(endpoints), RESTART_DELAY="1",
-               HOSPITAL_PHONE=HOSPITAL_PHONE)
+               HOSPITAL_PHONE=HOSPITAL_PHONE, RASA_AUTH_TOKEN=token)
     log = open(tmp_path / "serve.log", "wb")
     serve = subprocess.Popen(["scripts/serve.sh"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
+    with_token = "?token=" + token
     health = f"http://127.0.0.1:{ports['ACTION_PORT']}/health"
     try:
-        assert wait_for(lambda: http("GET", rasa + "/status", timeout=2)[0] == 200 and http("GET", health, timeout=2)[0] == 200)
+        assert wait_for(lambda: http("GET", rasa + "/status" + with_token, timeout=2)[0] == 200
+                        and http("GET", health, timeout=2)[0] == 200)
+        assert http("GET", rasa + "/status")[0] == 401  # make run's API never answers without the token
+        # What make run writes (the conversation store, the channels' settings) only its user can read.
+        for written in (tmp_path / "tracker.db", PROJECT_ROOT / "var" / "credentials.yml"):
+            assert stat.S_IMODE(written.stat().st_mode) == 0o600, written
         [pid] = subprocess.run(["pgrep", "-f", f"bot.action_server --host 127.0.0.1 --port {ports['ACTION_PORT']}"],
                                capture_output=True, text=True).stdout.split()
         os.kill(int(pid), signal.SIGKILL)
-        status, body = http("POST", rasa + "/webhooks/rest/webhook",
+        status, body = http("POST", rasa + "/webhooks/rest/webhook" + with_token,
                             {"sender": "restart-" + uuid.uuid4().hex[:6], "message": URGENT["en"]}, timeout=ANSWER_WITHIN_S)
         assert status == 200 and EMERGENCY in body[0]["text"]
         assert wait_for(lambda: http("GET", health, timeout=2)[0] == 200, timeout=60), "the action server was not restarted"
-        status, body = http("POST", rasa + "/webhooks/rest/webhook",
+        status, body = http("POST", rasa + "/webhooks/rest/webhook" + with_token,
                             {"sender": "restart-" + uuid.uuid4().hex[:6], "message": "what are the risks of a microdiscectomy?"})
         assert status == 200 and "nerve" in " ".join(m.get("text", "") for m in body).lower()
     finally:

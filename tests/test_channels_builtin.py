@@ -176,7 +176,7 @@ def wait_for_log(assistant, *texts, timeout=10.0):
 
 
 def still_serving(assistant):
-    assert post(assistant.url + "/webhooks/rest/webhook",
+    assert post(assistant.api_url("/webhooks/rest/webhook"),
                 json.dumps({"sender": "after-" + uuid.uuid4().hex[:8], "message": "hello"}).encode(),
                 {"Content-Type": "application/json"})[0] == 200
 

@@ -82,7 +82,7 @@ def test_red_flag_is_escalated_in_the_patients_language(assistant):
     sender = new_sender()
     reply = assistant.say(sender, "手术后发高烧怎么办")
     assert "1669" in reply[0]["text"] and language_of(reply[0]["text"]) == "zh"
-    tracker = http("GET", f"{assistant.url}/conversations/{sender}/tracker")[1]
+    tracker = assistant.api("GET", f"/conversations/{sender}/tracker")[1]
     assert tracker["slots"]["red_flag_raised"] is True
 
 
@@ -90,7 +90,7 @@ def test_request_human_hands_off_and_is_marked_for_staff(assistant):
     sender = new_sender()
     reply = reply_text(assistant.say(sender, "ขอคุยกับเจ้าหน้าที่หน่อยค่ะ"))
     assert language_of(reply) == "th"
-    tracker = http("GET", f"{assistant.url}/conversations/{sender}/tracker")[1]
+    tracker = assistant.api("GET", f"/conversations/{sender}/tracker")[1]
     assert tracker["slots"]["handoff_requested"] is True
 
 
@@ -120,14 +120,14 @@ ODD_BUT_VALID = [
 
 @pytest.mark.parametrize("body", BAD_BODIES, ids=lambda b: repr(b[:30]))
 def test_malformed_requests_get_a_clear_400(assistant, body):
-    status, answer = http("POST", assistant.url + "/webhooks/rest/webhook", body)
+    status, answer = assistant.api("POST", "/webhooks/rest/webhook", body)
     assert status == 400
     assert answer["error"]
 
 
 @pytest.mark.parametrize("text", ODD_BUT_VALID, ids=lambda t: repr(t[:20]))
 def test_odd_messages_get_a_polite_reply(assistant, text):
-    status, answer = http("POST", assistant.url + "/webhooks/rest/webhook", {"sender": new_sender(), "message": text})
+    status, answer = assistant.api("POST", "/webhooks/rest/webhook", {"sender": new_sender(), "message": text})
     assert status == 200
     assert answer and all(m.get("text") or m.get("buttons") for m in answer)
 
@@ -140,7 +140,7 @@ def test_long_messages_are_cut_before_nlu_and_the_sender_id_is_kept_as_data(assi
 
 def test_the_assistant_keeps_answering_after_bad_input_and_stores_conversations(assistant):
     for body in BAD_BODIES:
-        http("POST", assistant.url + "/webhooks/rest/webhook", body)
+        assistant.api("POST", "/webhooks/rest/webhook", body)
     sender = new_sender()
     reply = reply_text(assistant.say(sender, "What are the risks of a microdiscectomy?"))
     assert "nerve" in reply.lower()

@@ -75,7 +75,7 @@ def test_an_urgent_symptom_in_plain_words_escalates(assistant, text):
     sender = new_sender()
     reply = texts(assistant.say(sender, text))
     assert load_contacts().emergency_number in reply
-    assert http("GET", f"{assistant.url}/conversations/{sender}/tracker")[1]["slots"]["red_flag_raised"] is True
+    assert assistant.api("GET", f"/conversations/{sender}/tracker")[1]["slots"]["red_flag_raised"] is True
 
 
 @pytest.mark.parametrize("text", [
@@ -95,5 +95,5 @@ def test_a_question_about_a_risk_is_answered_not_escalated(assistant):
     sender = new_sender()
     assistant.say(sender, "what is a microdiscectomy")
     reply = texts(assistant.say(sender, "can nerve damage make the leg numb after it?"))
-    assert http("GET", f"{assistant.url}/conversations/{sender}/tracker")[1]["slots"]["red_flag_raised"] is False
+    assert assistant.api("GET", f"/conversations/{sender}/tracker")[1]["slots"]["red_flag_raised"] is False
     assert load_contacts().emergency_number not in reply

@@ -286,7 +286,7 @@ def test_a_conversation_saved_as_a_test_plays_back_green(console, assistant):
     assert [t.patient for t in conversation.turns] == ["what is an endoscopic discectomy", "what are the risks",
                                                       "I need to speak to a human"]
     assert conversation.turns[2].expect.hands_off is True and conversation.turns[1].expect.hands_off is False
-    result = run_conversation(AssistantClient(assistant.url), conversation)
+    result = run_conversation(AssistantClient(assistant.url, assistant.token), conversation)
     assert result.passed, [t.problems for t in result.turns]
 
 
@@ -323,7 +323,7 @@ def test_the_web_server_as_make_run_starts_it_serves_the_console(assistant, tmp_
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(own_endpoints(assistant.action_port, assistant.tracker_db), encoding="utf-8")
     port = free_port()
-    env = dict(os.environ, STAFF_USERS="carol:long-enough-password broken-entry")
+    env = dict(os.environ, STAFF_USERS="carol:long-enough-password broken-entry", RASA_AUTH_TOKEN=assistant.token)
     with open(tmp_path / "web.log", "wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "bot.web_server", "--port", str(port), "--rasa-url", assistant.url,

@@ -29,7 +29,7 @@ def test_examples_cover_every_procedure_and_topic_in_every_language():
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[str(p.relative_to(EXAMPLES)) for p in EXAMPLE_FILES])
 def test_example_conversations_pass(assistant, path):
-    client = AssistantClient(assistant.url)
+    client = AssistantClient(assistant.url, assistant.token)
     failures = []
     for conversation in load_conversations([path]):
         result = run_conversation(client, conversation)
@@ -60,7 +60,7 @@ conversations:
         expect: {contains: [guaranteed painless], language: ko}
 """)
     reports = tmp_path / "reports"
-    assert main([str(conversations), "--url", assistant.url, "--report-dir", str(reports)]) == 1
+    assert main([str(conversations), "--url", assistant.url, "--token", assistant.token, "--report-dir", str(reports)]) == 1
 
     page = (reports / "report.html").read_text(encoding="utf-8")
     assert "1 of 2 conversations passed, 1 failed" in page
@@ -81,7 +81,7 @@ conversations:
 
 
 def test_hand_off_and_escalation_are_read_from_the_conversation(assistant):
-    client = AssistantClient(assistant.url)
+    client = AssistantClient(assistant.url, assistant.token)
     human = client.send("staff-test-handoff", "I would like to speak to a nurse please")
     assert human.hands_off and not human.escalates
     urgent = client.send("staff-test-urgent", "since the operation I can't feel my legs and can't pass urine")

@@ -431,7 +431,7 @@ def test_markup_in_a_message_or_an_answer_is_shown_as_text_and_never_run(browser
 
         # A bot answer with markup, sent into this conversation through Rasa's own API and the socket.io channel.
         before = chat.bot_messages.count()
-        status, _ = http("POST", f"{assistant.url}/conversations/{chat.session_id()}/tracker/events"
+        status, _ = assistant.api("POST", f"/conversations/{chat.session_id()}/tracker/events"
                                  "?output_channel=socketio&execute_side_effects=true",
                          {"event": "bot", "text": bot_markup,
                           "data": {"buttons": [{"title": "<b>not bold</b>", "payload": "/greet"}]}})
@@ -477,7 +477,7 @@ def test_switching_the_language_changes_the_interface_and_the_answers(browser, w
         assert detect_language(chat.patient_messages.last.inner_text()) == "ko"
         handoff = "\n".join(chat.answers_after(before))
         assert detect_language(handoff) == "ko"
-        slots = http("GET", f"{assistant.url}/conversations/{chat.session_id()}/tracker")[1]["slots"]
+        slots = assistant.api("GET", f"/conversations/{chat.session_id()}/tracker")[1]["slots"]
         assert slots["language"] == "ko" and slots["handoff_requested"] is True
 
         page.reload()  # the chosen language outlives the reload

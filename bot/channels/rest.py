@@ -1,4 +1,8 @@
-"""Rasa's REST channel with its input validated first.
+"""Rasa's REST channel, for integrations: the API's token required, and its input validated first.
+
+The token is the one of Rasa's HTTP API (bot/api_token.py), given the way Rasa's API takes it
+(``?token=``) or as ``Authorization: Bearer <token>``; without it the answer is 401, and with no
+token configured at all the channel refuses every message (503) rather than stand open.
 
 Vanilla Rasa 3.6 answers 500 to an empty body, ``null`` or ``[]``; this channel answers
 400 with a message that says what is wrong, and passes only a cleaned text on to the bot.
@@ -8,14 +12,30 @@ webhook is still ``/webhooks/rest/webhook``.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Dict, Optional, Text, Tuple
 
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
+from bot import api_token
 from bot.channels.common import Refused, refusal_response, required_message
 from bot.text_input import MAX_SENDER_CHARS
 from bot.warm_up import warm_up
+
+
+def check_token(request: Request) -> None:
+    """Refused 401 unless the request carries the API's token (see the module docstring)."""
+    expected = os.environ.get(api_token.ENV_VAR)
+    if not expected:
+        raise Refused("The REST channel is closed: the server has no API token (RASA_AUTH_TOKEN).", status=503)
+    provided = request.args.get("token")
+    authorization = request.headers.get("Authorization") or ""
+    if not provided and authorization.lower().startswith("bearer "):
+        provided = authorization[len("bearer "):].strip()
+    if not api_token.matches(provided, expected):
+        raise Refused("This channel needs the API's token: ?token=<token> or 'Authorization: Bearer <token>'.",
+                      status=401)
 
 
 def parse_rest_payload(raw_body: bytes) -> Tuple[str, str, Optional[Dict[str, Any]]]:
@@ -60,6 +80,7 @@ class ValidatedRestInput(RestInput):
             if request.method != "POST" or not request.path.endswith("/webhook"):
                 return None
             try:
+                check_token(request)
                 sender, text, metadata = parse_rest_payload(request.body)
             except Refused as refused:
                 return refusal_response(refused, self.name())

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from bot import api_token
 from bot.language import detect_language
 from bot.staff.queries import STAFF_SENDER_PREFIX
 from bot.staff.conversation_format import Conversation, ConversationFileError, Expectation, load_conversations
@@ -202,8 +203,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="files or folders of test conversations (default tests/conversations)")
     parser.add_argument("--url", default=os.environ.get("RASA_URL") or None,
                         help="a running assistant's Rasa URL; without it the assistant is started here")
-    parser.add_argument("--token", default=os.environ.get("RASA_AUTH_TOKEN") or None,
-                        help="Rasa's --auth-token, if the running assistant has one (default $RASA_AUTH_TOKEN)")
+    parser.add_argument("--token", default=api_token.stored(),
+                        help="the API's token (default $RASA_AUTH_TOKEN, else the one `make run` keeps in var/)")
     parser.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR,
                         help="where report.html and junit.xml go (default reports/conversations)")
     return parser.parse_args(argv)
@@ -244,7 +245,7 @@ def _run_with_own_assistant(conversations: List[Conversation]) -> List[Conversat
         print("starting the assistant with the current model …", flush=True)
         assistant = RunningAssistant(Path(workdir))
         try:
-            return run_all(AssistantClient(assistant.url), conversations)
+            return run_all(AssistantClient(assistant.url, assistant.token), conversations)
         finally:
             assistant.stop()
 
