@@ -30,6 +30,15 @@ SAVED_TESTS_DIR = PROJECT_ROOT / "tests" / "conversations" / "saved"
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
 # Intents the assistant gives itself; staff never teach them.
 INTERNAL_INTENTS = {"nlu_fallback", "share_media"}
+# Rasa reads "[words](entity)", "[words]{...}" and "[words][...]" in a training example as an entity
+# annotation: a patient's message with one would change the example or make the whole file unreadable
+# (the Corrections tab and `make train` then fail). A space after the "]" keeps every word and breaks it.
+_ANNOTATION = re.compile(r"\](?=[(\{\[])")
+
+
+def neutralise_annotations(text: str) -> str:
+    """The text with Rasa's entity-annotation syntax broken (see _ANNOTATION)."""
+    return _ANNOTATION.sub("] ", text)
 
 
 class InvalidCorrection(ValueError):
@@ -93,7 +102,7 @@ class Corrections:
             raise InvalidCorrection(f"unknown intent {intent!r}; choose one of {', '.join(teachable_intents())}")
         if procedure is not None and procedure not in PROCEDURES:
             raise InvalidCorrection(f"unknown procedure {procedure!r}; choose one of {', '.join(PROCEDURES)}")
-        text = " ".join(mask_pii(text).split())
+        text = " ".join(neutralise_annotations(mask_pii(text)).split())
         if not text:
             raise InvalidCorrection("the message is empty")
         language = language if language in LANGUAGES else detect_language(text) or "en"
