@@ -9,6 +9,10 @@ doubt) sends the next read to the database again.
 
 One Rasa process per database: another process writing the same conversations would not be seen.
 For several Rasa processes use Rasa's own ``type: SQL`` (endpoints.yml says how).
+
+On SQLite the database is in WAL mode with a busy timeout (`use_wal`): in the default rollback-journal
+mode a long read, such as the staff console scanning conversations, made a patient's write fail with
+"database is locked", and Rasa then kept that turn in memory only.
 """
 from __future__ import annotations
 
@@ -17,14 +21,35 @@ import json
 from collections import OrderedDict
 from typing import Any, Iterator, List, Optional
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 
+# How long a write waits for a lock (ms) before it fails; a checkpoint or a writer ahead of it is brief.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def use_wal(engine: "sa.engine.Engine", busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, wal: bool = True) -> None:
+    """Every new SQLite connection of `engine` in WAL mode (readers never block the writer) and with a
+    busy timeout; `wal=False` for read-only connections, which cannot change the journal mode."""
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if wal:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    engine.dispose()  # connections opened before the listener (Rasa's create_all) are not reused
+
+
 class CachedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, max_cached_conversations: int = 2000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            use_wal(self.engine)
         self.max_cached_conversations = int(max_cached_conversations)
         # sender id -> the latest session's events as stored (JSON text), least recently used first
         self._latest_sessions: "OrderedDict[str, List[str]]" = OrderedDict()

@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from bot.staff.events import turns_from_rows
 from bot.staff.queries import ConversationFilter, InvalidQuery, listing_page, masking, turns_page
 from bot.staff.summaries import LOW_CONFIDENCE, ConversationSummary
+from bot.tracker_store import use_wal
 
 __all__ = ["ConversationNotFound", "ConversationStore", "InvalidQuery", "LOW_CONFIDENCE"]
 
@@ -47,6 +48,8 @@ class ConversationStore:
         self.url = url
         # Rasa's engine options: the same PostgreSQL schema (POSTGRESQL_SCHEMA) and pool sizes.
         self.engine = sa.create_engine(url, **create_engine_kwargs(url))
+        if self._sqlite_file is not None:
+            use_wal(self.engine, wal=False)  # Rasa's store sets WAL; a read waits out a checkpoint
         self._summaries: Dict[str, ConversationSummary] = {}
         self._lock = threading.Lock()
 
