@@ -24,6 +24,9 @@ from bot.text_input import MAX_SENDER_CHARS
 from bot.warm_up import warm_up
 
 
+MAX_METADATA_BYTES = 2048
+
+
 def check_token(request: Request) -> None:
     """Refused 401 unless the request carries the API's token (see the module docstring)."""
     expected = os.environ.get(api_token.ENV_VAR)
@@ -57,6 +60,9 @@ def parse_rest_payload(raw_body: bytes) -> Tuple[str, str, Optional[Dict[str, An
     metadata = payload.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise Refused("'metadata' must be a JSON object.")
+    # Metadata is stored with every message; an integration's (a ticket id, a page) is small.
+    if metadata and len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+        raise Refused(f"'metadata' must be at most {MAX_METADATA_BYTES} bytes of JSON.", status=413)
     return sender, text, metadata
 
 

@@ -91,3 +91,17 @@ def test_make_run_refuses_a_reachable_address_without_a_token(tmp_path):
     finished = subprocess.run(["scripts/serve.sh"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 2
     assert "Refusing to listen on 0.0.0.0" in finished.stderr
+
+
+def test_a_huge_body_is_refused_by_the_server_before_it_is_buffered(assistant):
+    status, _ = assistant.api("POST", "/webhooks/rest/webhook", b"x" * (2 * 1024 * 1024), timeout=60)
+    assert status == 413
+
+
+def test_rest_metadata_is_bounded(assistant):
+    sender = "rest:" + uuid.uuid4().hex[:8]
+    big = {"sender": sender, "message": "hello", "metadata": {"note": "x" * 5000}}
+    status, body = assistant.api("POST", "/webhooks/rest/webhook", big)
+    assert status == 413 and "metadata" in body["error"]
+    small = {"sender": sender, "message": "hello", "metadata": {"ticket": "A-17"}}
+    assert assistant.api("POST", "/webhooks/rest/webhook", small)[0] == 200
