@@ -1,7 +1,8 @@
 """Personal data in patients' free text, replaced by placeholders before staff see it.
 
 Masked: e-mail addresses, national ID numbers (Thai 13-digit citizen IDs, Korean resident registration
-numbers) and phone numbers (Thai, Korean, Chinese and any "+<country>" number). Kept: the numbers
+numbers) and phone numbers (Thai, Korean, Chinese, any "+<country>" or "00<country>" number, an area code
+in brackets, and Thai, Korean and Chinese numbers with the country code but no "+"). Kept: the numbers
 patients write about surgery ("L4-L5", "3-5 days", "2026-11-25", "10:30", "120,000 baht").
 
 Thai and Chinese are written without spaces ("เบอร์0812345678ค่ะ"), so a number's edges are found by
@@ -43,6 +44,12 @@ _PHONE_PATTERN = re.compile(
     + rf"|0[1-9][0-9]{{1,2}}[- ][0-9]{{7,8}}"  # Chinese landlines: 010-12345678
     + rf"|1[3-9][0-9]{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}"  # Chinese mobiles: 138 1234 5678
     + r"|\+[1-9][0-9]{0,2}(?:[-. ]?\(?[0-9]{1,5}\)?){2,5}"  # +66 81 234 5678, +1 (555) 123-4567
+    + r"|00[1-9][0-9]{0,2}(?:[-. ]?\(?[0-9]{1,5}\)?){2,5}"  # 0066 81 234 5678: "00" dialled for "+"
+    + rf"|\(0[1-9][0-9]{{0,2}}\){_SEP}[0-9]{{3,4}}{_SEP}[0-9]{{3,4}}"  # (02) 123 4567, (081) 234-5678
+    # a country code without "+" or "00", as apps copy a number: Thai mobiles and Bangkok, Korean and
+    # Chinese mobiles (66812345678, 66 2 123 4567, 821012345678, 8613812345678)
+    + rf"|66{_SEP}[689][0-9]{_SEP}[0-9]{{3}}{_SEP}[0-9]{{4}}|66{_SEP}2{_SEP}[0-9]{{3}}{_SEP}[0-9]{{4}}"
+    + rf"|82{_SEP}10{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}|86{_SEP}1[3-9][0-9]{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}"
     + ")"
     + _NO_DIGIT_AFTER
 )
