@@ -1,7 +1,7 @@
 """The token of Rasa's HTTP API and of the REST channel: `RASA_AUTH_TOKEN` from the environment, or else
-one generated on first start into var/rasa_auth_token (the folder 0700, the file 0600), so that
-`make run` never serves the API without one. The staff console, the test-conversation runner and
-`make run` all read it from here.
+one generated on first start into var/rasa_auth_token (bot/local_secrets.py: the folder 0700, the file
+0600), so that `make run` never serves the API without one. The staff console, the test-conversation
+runner and `make run` all read it from here.
 
 `python -m bot.api_token` prints the token (creating it if needed), for scripts and for staff who call
 the API by hand: `curl "http://localhost:5005/status?token=$(.venv/bin/python -m bot.api_token)"`.
@@ -10,61 +10,30 @@ from __future__ import annotations
 
 import hmac
 import os
-import secrets
 from pathlib import Path
 from typing import Mapping, Optional
 
-from bot.paths import PROJECT_ROOT
+from bot import local_secrets
+from bot.local_secrets import MIN_LENGTH, SecretError as TokenError  # noqa: F401 (part of this module's API)
 
 ENV_VAR = "RASA_AUTH_TOKEN"
-TOKEN_FILE = PROJECT_ROOT / "var" / "rasa_auth_token"
-# A generated token carries 256 bits; one from the environment must not be guessable either.
-MIN_LENGTH = 24
+TOKEN_FILE = local_secrets.VAR_DIR / "rasa_auth_token"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-class TokenError(ValueError):
-    """The token is unusable or missing where one is required; the message says what to do."""
-
-
 def from_environment(environ: Mapping[str, str] = os.environ) -> Optional[str]:
-    token = (environ.get(ENV_VAR) or "").strip()
-    if token and len(token) < MIN_LENGTH:
-        raise TokenError(f"{ENV_VAR} is {len(token)} characters long; use at least {MIN_LENGTH} "
-                         "(for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`).")
-    return token or None
+    return local_secrets.from_environment(ENV_VAR, environ)
 
 
 def stored(path: Path = TOKEN_FILE, environ: Mapping[str, str] = os.environ) -> Optional[str]:
     """The environment's token, else the one `make run` generated, else None (nothing is created):
     for the tools that talk to a running assistant."""
-    token = from_environment(environ)
-    if token:
-        return token
-    try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
+    return local_secrets.stored(path, ENV_VAR, environ)
 
 
 def load_or_create(path: Path = TOKEN_FILE, environ: Mapping[str, str] = os.environ) -> str:
     """The environment's token, else the one stored in `path`, else a new one written there."""
-    token = from_environment(environ)
-    if token:
-        return token
-    if path.exists():
-        stored = path.read_text(encoding="utf-8").strip()
-        if len(stored) >= MIN_LENGTH:
-            return stored
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    token = secrets.token_urlsafe(32)
-    # Created 0600 from the start: never readable by others, not even between write and chmod.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as f:
-        f.write(token + "\n")
-    os.chmod(path, 0o600)
-    return token
+    return local_secrets.load_or_create(path, ENV_VAR, environ)
 
 
 def require_for_host(host: str, environ: Mapping[str, str] = os.environ) -> None:

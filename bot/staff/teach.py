@@ -2,8 +2,9 @@
 saved as staff test conversations.
 
 Corrections go to data/nlu/corrections/<language>.yml in Rasa's NLU YAML, one example per corrected
-message with who corrected it, when, and from which conversation; the next `make train` learns
-from them. Patients' texts are always masked (bot/staff/privacy.py) before they are written.
+message with who corrected it, when, and from which conversation (its pseudonym, bot/staff/pseudonym.py,
+as for saved tests: both folders are in git); the next `make train` learns from them. Patients' texts
+are always masked (bot/staff/privacy.py) before they are written.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bot.language import detect_language
 from bot.paths import PROJECT_ROOT
 from bot.procedure_names import LANGUAGES
 from bot.staff.privacy import mask_pii
+from bot.staff.pseudonym import pseudonym
 
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 CORRECTIONS_DIR = NLU_DIR / "corrections"
@@ -108,9 +110,10 @@ class Corrections:
         language = language if language in LANGUAGES else detect_language(text) or "en"
         with self._lock:
             self._refuse_conflicts(text, intent)
+            # The file is committed to git: the conversation is named by its pseudonym, not its id.
             correction = Correction(text, intent, language, procedure, user,
                                     datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                                    conversation)
+                                    pseudonym(conversation) if conversation else "")
             existing = [c for c in self._in(language) if c.text != text]
             self._write(language, existing + [correction])
         return correction
@@ -201,7 +204,7 @@ def conversation_as_test(conversation: Dict[str, Any], user: str) -> str:
     if not turns:
         raise InvalidCorrection("this conversation has no patient messages to save")
     today = datetime.date.today().isoformat()
-    document = {"conversations": [{"name": f"Saved from conversation {conversation['id']} by {user} on {today}",
+    document = {"conversations": [{"name": f"Saved from conversation {pseudonym(conversation['id'])} by {user} on {today}",
                                    "turns": turns}]}
     return ("# Saved from the staff console; adjust what each answer must show before relying on it.\n"
             + yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=1000))
@@ -209,7 +212,6 @@ def conversation_as_test(conversation: Dict[str, Any], user: str) -> str:
 
 def save_test(conversation: Dict[str, Any], user: str, directory: Path = SAVED_TESTS_DIR) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", conversation["id"])[:40]
-    path = directory / f"{datetime.date.today().isoformat()}-{safe_id}.yml"
+    path = directory / f"{datetime.date.today().isoformat()}-{pseudonym(conversation['id'])}.yml"
     path.write_text(conversation_as_test(conversation, user), encoding="utf-8")
     return path
