@@ -13,7 +13,7 @@ MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def main() -> None:
-    if "--auth-token" in sys.argv:
+    if any(arg.startswith(("--auth-token", "-t")) for arg in sys.argv[1:]):
         raise SystemExit("bot.rasa_server: give the token in RASA_AUTH_TOKEN, not on the command line")
     # Sanic buffers up to 100 MB of a request before any handler sees it; no request to this server
     # (a patient's message, a vendor's webhook, the staff console's API calls) comes near 1 MB.
@@ -23,7 +23,8 @@ def main() -> None:
     os.environ[api_token.ENV_VAR] = token
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", "run", *sys.argv[1:], "--auth-token", token]
+    # "=" joins the value to its option: a token may begin with "-", which argparse would take for an option.
+    sys.argv = ["rasa", "run", *sys.argv[1:], f"--auth-token={token}"]
     rasa_main()
 
 

@@ -61,13 +61,14 @@ class RunningAssistant:
     the REST channel require `token` (a new one for each instance); `api` and `api_url` add it.
     """
 
-    def __init__(self, workdir: Path, model: Path = MODEL, env: Optional[Dict[str, str]] = None):
+    def __init__(self, workdir: Path, model: Path = MODEL, env: Optional[Dict[str, str]] = None,
+                 token: Optional[str] = None):
         if not model.exists():
             raise RuntimeError(f"{model} is missing: train it with `make train`")
         self.rasa_port, self.action_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.tracker_db = workdir / "tracker.db"
-        self.token = secrets.token_urlsafe(32)
+        self.token = token or secrets.token_urlsafe(32)
         env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", RASA_AUTH_TOKEN=self.token,
                    **(env or {}))
         endpoints = workdir / "endpoints.yml"

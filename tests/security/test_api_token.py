@@ -105,3 +105,14 @@ def test_rest_metadata_is_bounded(assistant):
     assert status == 413 and "metadata" in body["error"]
     small = {"sender": sender, "message": "hello", "metadata": {"ticket": "A-17"}}
     assert assistant.api("POST", "/webhooks/rest/webhook", small)[0] == 200
+
+
+def test_a_token_that_begins_with_a_dash_still_starts_the_server(tmp_path):
+    # One generated token in 64 begins with "-", which argparse took for an option: Rasa did not start.
+    from bot.running_assistant import RunningAssistant
+
+    assistant = RunningAssistant(tmp_path, token="-" + "d" * 42)
+    try:
+        assert assistant.api("GET", "/status")[0] == 200
+    finally:
+        assistant.stop()
