@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 from bench import understanding
-from bot.running_assistant import RunningAssistant, free_port, http
+from bot.running_assistant import RunningAssistant, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).parent / "rasa")

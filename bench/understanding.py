@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import urllib.parse
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from bench.heldout import LANGUAGES, Case, patient_cases, safety_cases, textbook_cases
 from bot import api_token
-from bot.running_assistant import RunningAssistant, http
+from bot.running_assistant import RunningAssistant, http, with_token
 
 URGENT, MEDICINE = "report_red_flag", "ask_medical_advice"
 Parse = Callable[[str], dict]
@@ -96,10 +95,10 @@ def measure(parse: Parse) -> Dict[str, Dict[str, object]]:
 
 
 def http_parser(url: str, token: Optional[str] = None) -> Parse:
-    query = "?" + urllib.parse.urlencode({"token": token}) if token else ""
+    parse_url = with_token(url.rstrip("/") + "/model/parse", token)
 
     def parse(text: str) -> dict:
-        status, body = http("POST", url.rstrip("/") + "/model/parse" + query, {"text": text})
+        status, body = http("POST", parse_url, {"text": text})
         if status != 200:
             raise RuntimeError(f"/model/parse answered {status}: {body}")
         return body
@@ -109,7 +108,6 @@ def http_parser(url: str, token: Optional[str] = None) -> Parse:
 def model_parser(model: Path) -> Parse:
     """Parses in this process with a trained model (an NLU-only one too), as /model/parse does."""
     import asyncio
-
     import logging
 
     from rasa.core.agent import Agent

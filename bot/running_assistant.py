@@ -45,6 +45,13 @@ def http(method, url, body=None, timeout=60, headers=None):
             return error.code, None
 
 
+def with_token(url: str, token: Optional[str]) -> str:
+    """`url` with the API's token as Rasa's API takes it (`?token=`), or unchanged without a token."""
+    if not token:
+        return url
+    return url + ("&" if "?" in url else "?") + urllib.parse.urlencode({"token": token})
+
+
 def own_endpoints(action_port: int, tracker_db: Path) -> str:
     """The project's endpoints.yml with this instance's action server port and database."""
     text = (PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")
@@ -105,10 +112,8 @@ class RunningAssistant:
         raise RuntimeError("the assistant did not become ready in time")
 
     def api_url(self, path: str) -> str:
-        """This assistant's URL for `path` with the token (Rasa's API takes it as ?token=)."""
-        if self.token is None:
-            return self.url + path
-        return self.url + path + ("&" if "?" in path else "?") + urllib.parse.urlencode({"token": self.token})
+        """This assistant's URL for `path` with the token."""
+        return with_token(self.url + path, self.token)
 
     def api(self, method, path, body=None, timeout=60, headers=None):
         """(status, parsed JSON) of a request to this assistant's API or REST channel, with the token."""

@@ -7,7 +7,6 @@ import pytest
 from bot.content import default_content
 from bot.text_input import MAX_MESSAGE_CHARS
 from tests.helpers import QUESTION_PER_LANGUAGE, language_of, stored_user_texts
-from bot.running_assistant import http
 
 
 def reply_text(messages):

@@ -10,7 +10,6 @@ import pytest
 
 from bot.content import default_content
 from bot.hospital import load_contacts
-from bot.running_assistant import http
 from tests.helpers import language_of
 
 ADMINISTRATIVE = [

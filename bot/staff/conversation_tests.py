@@ -26,6 +26,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from bot import api_token
 from bot.language import detect_language
+from bot.running_assistant import with_token
 from bot.staff.queries import STAFF_SENDER_PREFIX
 from bot.staff.conversation_format import Conversation, ConversationFileError, Expectation, load_conversations
 
@@ -67,9 +68,8 @@ class AssistantClient:
         self.url, self.token, self.timeout = url.rstrip("/"), token, timeout
 
     def _request(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
-        query = "?" + urllib.parse.urlencode({"token": self.token}) if self.token else ""
         request = urllib.request.Request(
-            self.url + path + query, method=method, headers={"Content-Type": "application/json"},
+            with_token(self.url + path, self.token), method=method, headers={"Content-Type": "application/json"},
             data=json.dumps(body).encode() if body is not None else None)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:

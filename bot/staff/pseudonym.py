@@ -3,7 +3,8 @@
 A conversation id is the vendor's user id, and for WhatsApp a phone number. Corrections and saved test
 conversations are committed to git, so they name a conversation by `pseudonym(id)`: HMAC-SHA256 with a
 key only this installation holds (`STAFF_PSEUDONYM_KEY`, or generated into var/pseudonym_key). Staff with
-the store can still find the conversation (`matches`); nobody with the files alone can reverse it.
+the store can still find the conversation (its pseudonym is the same); nobody with the files alone can
+reverse it.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import hashlib
 import hmac
 import os
 from functools import lru_cache
-from typing import Mapping
 
 from bot import local_secrets
 
@@ -29,7 +29,3 @@ def pseudonym(conversation_id: str, key: bytes = b"") -> str:
     """The conversation's pseudonym: the same id always gives the same one, under one key."""
     digest = hmac.new(key or _installation_key(), conversation_id.encode("utf-8"), hashlib.sha256).hexdigest()
     return PREFIX + digest[:20]  # 80 bits: no collision among a hospital's conversations
-
-
-def matches(conversation_id: str, name: str, key: bytes = b"") -> bool:
-    return hmac.compare_digest(pseudonym(conversation_id, key), name)
