@@ -9,7 +9,9 @@ import re
 import unicodedata
 
 MAX_MESSAGE_CHARS = 1000
-MAX_SENDER_CHARS = 256
+# A vendor's or client's user id; with its channel prefix (bot/channels/common.py) it fits the
+# 255 characters of the tracker store's sender_id column.
+MAX_SENDER_CHARS = 240
 
 # Control and format characters (NUL, zero-width spaces, byte-order marks, bidi marks),
 # but not the newline and tab a patient may type.

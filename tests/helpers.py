@@ -72,6 +72,11 @@ def _read_only(tracker_db):
         db.close()
 
 
+def web_conversation(session_id):
+    """The conversation a widget's (server-signed) session id `<id>.<signature>` stands for."""
+    return "web:" + session_id.split(".")[0]
+
+
 def stored_rows(tracker_db, sender_id, type_name=None):
     """How many events of one conversation are stored (only those of `type_name` when given)."""
     query = "SELECT count(*) FROM events WHERE sender_id = ?" + (" AND type_name = ?" if type_name else "")

@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from bot.conversation_ids import conversation_id
 from bot.channels.kakao import SECRET_HEADER
 from bot.running_assistant import PROJECT_ROOT, RunningAssistant, free_port, http, own_endpoints
 from tests.channel_env import KAKAO_SKILL_SECRET
@@ -58,7 +59,7 @@ def kakao(assistant, user_id, utterance):
 
 
 def slots(assistant, sender):
-    return assistant.api("GET", f"/conversations/{sender}/tracker")[1]["slots"]
+    return assistant.api("GET", f"/conversations/{conversation_id('rest', sender)}/tracker")[1]["slots"]
 
 
 def check_safety_answers(assistant, label):

@@ -6,6 +6,7 @@ import uuid
 import aiohttp
 import pytest
 
+from bot.conversation_ids import conversation_id
 from bot.channels.common import MAX_BODY_BYTES, MEDIA_MESSAGE
 from bot.channels.kakao import (
     MAX_LABEL_CHARS, MAX_OUTPUTS, MAX_TEXT_CHARS, NOT_ANSWERED, SECRET_HEADER, STILL_THINKING, KakaoInput,
@@ -79,7 +80,7 @@ def test_buttons_become_quick_replies_and_a_tap_sends_the_payload(assistant):
     # A tapped quick reply comes back as its messageText, an ordinary utterance.
     answer = text_of(ask(assistant, user_id, replies[2]["messageText"]))
     assert default_content().answer("microlaminectomy", "recovery", "ko").text in answer
-    tapped = user_events(assistant.tracker_db, user_id)[-1]
+    tapped = user_events(assistant.tracker_db, conversation_id("kakao", user_id))[-1]
     assert tapped["text"].startswith("/ask_recovery") and "microlaminectomy" in tapped["text"]
 
 
@@ -101,7 +102,7 @@ def test_a_photo_gets_the_polite_text_only_answer_in_the_patients_language(assis
     ask(assistant, user_id, "안녕하세요")
     text = text_of(ask(assistant, user_id, utterance))
     assert media_answer("ko") in text
-    media = user_events(assistant.tracker_db, user_id)[-1]
+    media = user_events(assistant.tracker_db, conversation_id("kakao", user_id))[-1]
     assert media["text"] == MEDIA_MESSAGE and media["parse_data"]["intent"]["name"] == "share_media"
 
 
@@ -112,7 +113,7 @@ def test_requests_without_the_right_secret_are_refused_and_leave_no_trace(assist
     assert post(webhook(assistant), body, secret="not-the-secret")[0] == 403
     assert post(webhook(assistant), body, secret=KAKAO_SKILL_SECRET + "x")[0] == 403
     assert post(webhook(assistant), body, secret="")[0] == 401
-    assert stored_rows(assistant.tracker_db, user_id) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("kakao", user_id)) == 0
 
 
 def malformed_bodies(user_id):
@@ -136,7 +137,7 @@ def test_malformed_requests_get_a_clear_400_and_leave_no_trace(assistant):
         status, answer = post(webhook(assistant), body)
         assert status == 400, body
         assert answer["error"]
-    assert stored_rows(assistant.tracker_db, user_id) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("kakao", user_id)) == 0
 
 
 def test_an_oversized_request_gets_413_and_leaves_no_trace(assistant):
@@ -144,7 +145,7 @@ def test_an_oversized_request_gets_413_and_leaves_no_trace(assistant):
     body = skill_request(user_id, "hello")
     body["action"]["params"]["padding"] = "x" * (MAX_BODY_BYTES + 1)
     assert post(webhook(assistant), body)[0] == 413
-    assert stored_rows(assistant.tracker_db, user_id) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("kakao", user_id)) == 0
 
 
 def test_the_skill_keeps_answering_after_bad_requests(assistant):
@@ -154,7 +155,7 @@ def test_the_skill_keeps_answering_after_bad_requests(assistant):
     user_id = new_user()
     text = text_of(ask(assistant, user_id, "미세현미경 디스크 제거술의 위험은 무엇인가요?"))
     assert default_content().answer("microdiscectomy", "risks", "ko").text in text
-    assert [event["text"] for event in user_events(assistant.tracker_db, user_id)] == ["미세현미경 디스크 제거술의 위험은 무엇인가요?"]
+    assert [event["text"] for event in user_events(assistant.tracker_db, conversation_id("kakao", user_id))] == ["미세현미경 디스크 제거술의 위험은 무엇인가요?"]
 
 
 # The response format itself, without a bot.

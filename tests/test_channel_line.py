@@ -13,6 +13,7 @@ import pytest
 from linebot.webhook import SignatureValidator
 
 from actions.topics import procedure_buttons
+from bot.conversation_ids import conversation_id
 from bot.channels.common import MAX_BODY_BYTES, MEDIA_MESSAGE, Refused
 from bot.channels.line import (
     MAX_LABEL_CHARS, MAX_MESSAGES_PER_CALL, MAX_QUICK_REPLY_ITEMS, check_signature, line_messages, quick_reply,
@@ -180,7 +181,7 @@ def test_a_postback_reaches_the_bot_as_its_payload(assistant, vendor_api):
     user, token = new_user(), new_token()
     post(assistant, webhook_body(postback_event(user, '/ask_risks{"procedure": "microdiscectomy"}', token)))
     assert default_content().answer("microdiscectomy", "risks", "en").text in text_of(reply_with(vendor_api, token))
-    assert user_intents(assistant.tracker_db, user) == ["ask_risks"]
+    assert user_intents(assistant.tracker_db, conversation_id("line", user)) == ["ask_risks"]
 
 
 def test_a_sticker_gets_the_polite_media_answer_in_the_patients_language(assistant, vendor_api):
@@ -189,7 +190,7 @@ def test_a_sticker_gets_the_polite_media_answer_in_the_patients_language(assista
     reply_with(vendor_api, question)
     post(assistant, webhook_body(media_event(user, "sticker", sticker)))
     answer = text_of(reply_with(vendor_api, sticker))
-    assert user_intents(assistant.tracker_db, user)[-1] == MEDIA_MESSAGE.lstrip("/")
+    assert user_intents(assistant.tracker_db, conversation_id("line", user))[-1] == MEDIA_MESSAGE.lstrip("/")
     assert language_of(answer) == "th"
 
 
@@ -198,7 +199,7 @@ def test_other_media_reach_the_bot_as_shared_media(assistant, vendor_api, kind):
     user, token = new_user(), new_token()
     post(assistant, webhook_body(media_event(user, kind, token)))
     assert text_of(reply_with(vendor_api, token)).strip()
-    assert user_intents(assistant.tracker_db, user) == [MEDIA_MESSAGE.lstrip("/")]
+    assert user_intents(assistant.tracker_db, conversation_id("line", user)) == [MEDIA_MESSAGE.lstrip("/")]
 
 
 def test_an_expired_reply_token_falls_back_to_push_to_the_same_user(assistant, vendor_api):
@@ -231,7 +232,7 @@ def test_a_replayed_event_is_answered_once(assistant, vendor_api):
     assert post(assistant, body)[0] == 200  # LINE redelivers with 200 expected; the event is not answered again
     answered_since_with(vendor_api, assistant, user, "thank you")  # same patient: runs after any replay
     assert len([r for r in vendor_api.received(REPLY) if r["body"]["replyToken"] == token]) == 1
-    assert len(user_intents(assistant.tracker_db, user)) == 2
+    assert len(user_intents(assistant.tracker_db, conversation_id("line", user))) == 2
 
 
 def forged_requests(user, token):
@@ -256,7 +257,7 @@ def test_unsigned_or_forged_calls_are_refused_and_leave_no_trace(assistant, vend
     assert status == expected and "X-Line-Signature" in answer["error"]
     # A later good call is answered; by then a forged one, had it been accepted, would have been too.
     answered_since_with(vendor_api, assistant, new_user(), "hello")
-    assert stored_rows(assistant.tracker_db, user) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("line", user)) == 0
     assert not [r for r in vendor_api.received() if isinstance(r["body"], dict)
                 and (r["body"].get("replyToken") == token or r["body"].get("to") == user)]
 
@@ -299,7 +300,7 @@ def test_signed_but_malformed_calls_get_400_and_the_server_keeps_serving(assista
     assert status == 400, (status, answer)
     assert answer["error"]
     answered_since_with(vendor_api, assistant, new_user(), "hello")
-    assert stored_rows(assistant.tracker_db, user) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("line", user)) == 0
 
 
 def group_message(user):
@@ -325,7 +326,7 @@ def test_events_the_bot_does_not_answer_are_acknowledged_and_ignored(assistant, 
     status, _ = post(assistant, webhook_body(event))
     assert status == 200
     answered_since_with(vendor_api, assistant, user, "hello")  # same patient: runs after the ignored event
-    assert len(user_intents(assistant.tracker_db, user)) == 1
+    assert len(user_intents(assistant.tracker_db, conversation_id("line", user))) == 1
     assert not [r for r in vendor_api.received(REPLY) if r["body"]["replyToken"] == event.get("replyToken")]
 
 
@@ -335,4 +336,4 @@ def test_an_oversized_body_gets_413_and_the_server_keeps_serving(assistant, vend
     status, answer = post(assistant, body)
     assert status == 413, (status, answer)
     answered_since_with(vendor_api, assistant, new_user(), "hello")
-    assert stored_rows(assistant.tracker_db, user) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("line", user)) == 0

@@ -1,12 +1,11 @@
 """The website's socket.io channel, over a real socket.io connection to the running assistant."""
 import asyncio
 import re
-import uuid
 
 import pytest
 import socketio
 
-from tests.helpers import stored_user_texts
+from tests.helpers import stored_user_texts, web_conversation
 
 THAI, HANGUL, HAN = re.compile("[\u0E00-\u0E7F]"), re.compile("[\uAC00-\uD7A3]"), re.compile("[\u4E00-\u9FFF]")
 
@@ -85,8 +84,8 @@ async def test_english_question_offers_procedure_buttons_as_quick_replies(assist
 
 
 async def test_a_reconnecting_page_continues_the_same_conversation(assistant):
-    session_id = uuid.uuid4().hex
-    first = await WidgetClient(assistant.url).start(session_id)
+    first = await WidgetClient(assistant.url).start()
+    session_id = first.session_id  # issued by the server, kept in the widget's storage
     await first.say("hello")
     await first.answers_until_quiet()
     await first.stop()
@@ -98,7 +97,7 @@ async def test_a_reconnecting_page_continues_the_same_conversation(assistant):
         assert await second.answers_until_quiet()
     finally:
         await second.stop()
-    texts = stored_user_texts(assistant.tracker_db, session_id)
+    texts = stored_user_texts(assistant.tracker_db, web_conversation(session_id))
     assert len(texts) == 2 and "hello" in texts[0] and "microdiscectomy" in texts[1]
 
 
@@ -142,4 +141,4 @@ async def test_malformed_events_are_refused_and_the_connection_keeps_serving(ass
         assert await widget.answers_until_quiet()
     finally:
         await widget.stop()
-    assert stored_user_texts(assistant.tracker_db, "s") == []
+    assert stored_user_texts(assistant.tracker_db, "s") == stored_user_texts(assistant.tracker_db, "web:s") == []

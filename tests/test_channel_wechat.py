@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 import aiohttp
 import pytest
 
+from bot.conversation_ids import conversation_id
 from bot.channels.common import MAX_BODY_BYTES, MEDIA_MESSAGE
 from bot.channels.wechat import GREETING_MESSAGE, MAX_REPLY_BYTES, MORE_HINT, WeChatInput, WeChatMessage, text_reply
 from bot.content import default_content
@@ -126,7 +127,7 @@ def test_a_reply_longer_than_wechat_allows_comes_in_pages(assistant):
     assert words(default_content().answer("microdiscectomy", "recovery", "th").text) in words(text)
     # With no pages left, "+" is an ordinary message for the bot.
     assert say(assistant, sender, "+")
-    assert [event["text"] for event in user_events(assistant.tracker_db, sender)] == ["สวัสดีค่ะ", question, "+"]
+    assert [event["text"] for event in user_events(assistant.tracker_db, conversation_id("wechat", sender))] == ["สวัสดีค่ะ", question, "+"]
 
 
 def test_buttons_become_a_numbered_list_and_a_number_sends_the_payload(assistant):
@@ -135,7 +136,7 @@ def test_buttons_become_a_numbered_list_and_a_number_sends_the_payload(assistant
     assert content.endswith("1. 미세현미경 디스크 제거술\n2. 내시경 추간판 제거술\n3. 미세 후궁절제술\n4. 최소침습 척추 수술")
     answer = say(assistant, sender, "3")
     assert default_content().answer("microlaminectomy", "recovery", "ko").text in answer
-    picked = user_events(assistant.tracker_db, sender)[-1]["text"]
+    picked = user_events(assistant.tracker_db, conversation_id("wechat", sender))[-1]["text"]
     assert picked.startswith("/ask_recovery") and "microlaminectomy" in picked
 
 
@@ -144,7 +145,7 @@ def test_typing_an_offered_title_sends_its_payload(assistant):
     assert "2. Endoscopic discectomy" in say(assistant, sender, "How long is the recovery after surgery?")
     answer = say(assistant, sender, "Endoscopic discectomy")
     assert default_content().answer("endoscopic_discectomy", "recovery", "en").text in answer
-    assert user_events(assistant.tracker_db, sender)[-1]["text"].startswith("/ask_recovery")
+    assert user_events(assistant.tracker_db, conversation_id("wechat", sender))[-1]["text"].startswith("/ask_recovery")
 
 
 def test_a_new_follower_is_greeted_in_chinese(assistant):
@@ -153,14 +154,14 @@ def test_a_new_follower_is_greeted_in_chinese(assistant):
     assert status == 200
     greeting = passive_reply(raw)["Content"]
     assert language_of(greeting) == "zh"
-    assert [event["text"] for event in user_events(assistant.tracker_db, sender)] == [GREETING_MESSAGE]
+    assert [event["text"] for event in user_events(assistant.tracker_db, conversation_id("wechat", sender))] == [GREETING_MESSAGE]
 
 
 @pytest.mark.parametrize("event", ["unsubscribe", "CLICK", "VIEW", "TEMPLATESENDJOBFINISH"])
 def test_other_events_are_acknowledged_without_a_turn(assistant, event):
     sender = new_user()
     assert post(assistant, message_xml(sender, msg_type="event", event=event)) == (200, "success")
-    assert stored_rows(assistant.tracker_db, sender) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("wechat", sender)) == 0
 
 
 @pytest.mark.parametrize("msg_type,extra", [
@@ -175,7 +176,7 @@ def test_media_gets_the_polite_text_only_answer_in_the_patients_language(assista
     status, raw = post(assistant, message_xml(sender, msg_type=msg_type, extra=extra))
     assert status == 200
     assert media_answer("zh") in passive_reply(raw)["Content"]
-    media = user_events(assistant.tracker_db, sender)[-1]
+    media = user_events(assistant.tracker_db, conversation_id("wechat", sender))[-1]
     assert media["text"] == MEDIA_MESSAGE and media["parse_data"]["intent"]["name"] == "share_media"
 
 
@@ -191,7 +192,7 @@ def test_unsigned_forged_and_stale_requests_are_refused_and_leave_no_trace(assis
     assert post(assistant, body, signed_query(timestamp=now - 600))[0] == 403
     assert post(assistant, body, signed_query(timestamp=now + 600))[0] == 403
     assert post(assistant, body, signed_query(timestamp="yesterday"))[0] == 400
-    assert stored_rows(assistant.tracker_db, sender) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("wechat", sender)) == 0
 
 
 def test_a_signature_replayed_with_another_message_is_refused(assistant):
@@ -199,7 +200,7 @@ def test_a_signature_replayed_with_another_message_is_refused(assistant):
     query = signed_query()
     assert post(assistant, message_xml(first, content="你好"), query)[0] == 200
     assert post(assistant, message_xml(second, content="显微椎间盘切除术有什么风险"), query)[0] == 403
-    assert stored_rows(assistant.tracker_db, second) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("wechat", second)) == 0
 
 
 def test_a_retried_message_is_answered_once(assistant):
@@ -211,7 +212,7 @@ def test_a_retried_message_is_answered_once(assistant):
     # WeChat's retries: the same request again, and the same message under a new signature.
     for retry in (post(assistant, body, query), post(assistant, body)):
         assert retry[0] == 200 and passive_reply(retry[1])["Content"] == passive_reply(first[1])["Content"]
-    assert len(user_events(assistant.tracker_db, sender)) == 1
+    assert len(user_events(assistant.tracker_db, conversation_id("wechat", sender))) == 1
 
 
 def test_retries_that_arrive_while_the_bot_is_still_answering_share_its_reply(assistant):
@@ -221,7 +222,7 @@ def test_retries_that_arrive_while_the_bot_is_still_answering_share_its_reply(as
         replies = list(pool.map(lambda _: post(assistant, body), range(3)))
     contents = {passive_reply(raw)["Content"] for status, raw in replies if status == 200}
     assert len(contents) == 1 and [status for status, _ in replies] == [200, 200, 200]
-    assert len(user_events(assistant.tracker_db, sender)) == 1
+    assert len(user_events(assistant.tracker_db, conversation_id("wechat", sender))) == 1
 
 
 def malformed_bodies(sender):
@@ -249,14 +250,14 @@ def test_malformed_bodies_get_a_clear_400_and_leave_no_trace(assistant):
         status, reason = post(assistant, body)
         assert status == 400, body
         assert reason
-    assert stored_rows(assistant.tracker_db, sender) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("wechat", sender)) == 0
 
 
 def test_an_oversized_body_gets_413_and_leaves_no_trace(assistant):
     sender = new_user()
     body = message_xml(sender, content="x" * (MAX_BODY_BYTES + 1))
     assert post(assistant, body)[0] == 413
-    assert stored_rows(assistant.tracker_db, sender) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("wechat", sender)) == 0
 
 
 def test_the_channel_keeps_answering_after_bad_requests(assistant):
@@ -266,7 +267,7 @@ def test_the_channel_keeps_answering_after_bad_requests(assistant):
     sender = new_user()
     answer = say(assistant, sender, "显微椎间盘切除术有什么风险")
     assert default_content().answer("microdiscectomy", "risks", "zh").text in answer
-    assert [event["text"] for event in user_events(assistant.tracker_db, sender)] == ["显微椎间盘切除术有什么风险"]
+    assert [event["text"] for event in user_events(assistant.tracker_db, conversation_id("wechat", sender))] == ["显微椎间盘切除术有什么风险"]
 
 
 def test_a_reply_with_cdata_end_markers_stays_well_formed():

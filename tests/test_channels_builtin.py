@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator
 
 from actions.common import button
 from actions.topics import procedure_buttons
+from bot.conversation_ids import conversation_id
 from bot.channels.common import MAX_BODY_BYTES, MEDIA_MESSAGE, numbered_options
 from bot.channels.credentials import startable_channels, write_startable_credentials
 from bot.channels.messenger import QUICK_REPLY_TITLE_CHARS, SignedMessengerInput, hub_signature, with_quick_replies
@@ -227,7 +228,7 @@ def sent_to_chat(vendor_api, chat, method="sendMessage", after=0):
 def test_telegram_refuses_updates_without_the_secret_token(assistant, vendor_api, secret, status):
     chat = new_chat()
     assert post_telegram(assistant, text_update(chat, "What are the risks of MISS?"), secret)[0] == status
-    assert stored_rows(assistant.tracker_db, chat) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("telegram", chat)) == 0
     assert not sent_to_chat(vendor_api, chat)
 
 
@@ -243,7 +244,7 @@ def test_telegram_text_is_answered_in_the_patients_language(assistant, vendor_ap
     assert {detect_language(answer) for answer in answers} - {None} == {language}
     answer = default_content().answer(procedure, topic, language).text
     assert answer.split("\n\n")[0].strip() in answers
-    assert user_events(assistant.tracker_db, chat)[-1]["text"] == text
+    assert user_events(assistant.tracker_db, conversation_id("telegram", chat))[-1]["text"] == text
 
 
 def test_telegram_buttons_are_an_inline_keyboard_and_a_tap_sends_the_payload(assistant, vendor_api):
@@ -264,7 +265,7 @@ def test_telegram_buttons_are_an_inline_keyboard_and_a_tap_sends_the_payload(ass
                     "chat": {"id": chat, "type": "private"}}})
     assert post_telegram(assistant, tap)[0] == 200
 
-    latest = user_events(assistant.tracker_db, chat)[-1]
+    latest = user_events(assistant.tracker_db, conversation_id("telegram", chat))[-1]
     assert latest["text"] == tapped["payload"]
     assert latest["parse_data"]["intent"]["name"] == "ask_risks"
     acknowledged = [form(r) for r in vendor_api.received("/bot")[before:] if r["path"].endswith("/answerCallbackQuery")]
@@ -288,7 +289,7 @@ def test_a_telegram_sticker_reaches_the_bot_as_media(assistant, vendor_api):
                                        "sticker": {"file_id": "x", "emoji": "👍"}})
     before = len(vendor_api.received("/bot"))
     assert post_telegram(assistant, sticker)[0] == 200
-    assert user_events(assistant.tracker_db, chat)[-1]["text"] == MEDIA_MESSAGE
+    assert user_events(assistant.tracker_db, conversation_id("telegram", chat))[-1]["text"] == MEDIA_MESSAGE
     answers = [m["text"] for m in sent_to_chat(vendor_api, chat, after=before)]
     assert answers and {detect_language(answer) for answer in answers} - {None} == {"th"}
 
@@ -308,7 +309,7 @@ def test_a_telegram_sticker_reaches_the_bot_as_media(assistant, vendor_api):
 ])
 def test_malformed_telegram_updates_get_a_4xx_and_unhandled_kinds_are_acknowledged(assistant, body, status):
     assert post_telegram(assistant, body)[0] == status
-    assert stored_rows(assistant.tracker_db, 5) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("telegram", 5)) == 0
     still_serving(assistant)
 
 
@@ -356,7 +357,7 @@ def test_forged_messenger_requests_are_refused_and_leave_no_trace(assistant, cas
     body = messenger_body((sender, {"text": "What are the risks of MISS?"}))
     headers, status = FORGED_MESSENGER_HEADERS[case](body)
     assert post(messenger_url(assistant), body, {"Content-Type": "application/json", **headers})[0] == status
-    assert stored_rows(assistant.tracker_db, sender) == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("facebook", sender)) == 0
     still_serving(assistant)
 
 
@@ -366,8 +367,8 @@ def test_a_signed_messenger_batch_is_accepted_and_stored_though_facebook_is_unre
                           (sender, {"attachments": [{"type": "image", "payload": {"url": "https://x/y.jpg"}}]}),
                           (sender, {"text": "and the risks?", "is_echo": True}))
     assert post(messenger_url(assistant), body, signed(body)) == (200, '{"status":"ok"}')
-    assert [event["text"] for event in user_events(assistant.tracker_db, sender)] == ["What is a microdiscectomy?", MEDIA_MESSAGE]
-    assert stored_rows(assistant.tracker_db, sender, "bot") > 0
+    assert [event["text"] for event in user_events(assistant.tracker_db, conversation_id("facebook", sender))] == ["What is a microdiscectomy?", MEDIA_MESSAGE]
+    assert stored_rows(assistant.tracker_db, conversation_id("facebook", sender), "bot") > 0
     # The answers did not reach a patient (no network, or Facebook refusing a made-up sender): logged,
     # without the page token.
     wait_for_log(assistant, "facebook: could not send a message to the Graph API",
@@ -381,7 +382,7 @@ def test_a_messenger_quick_reply_reaches_the_bot_as_its_payload(assistant):
     payload = procedure_buttons("recovery", "en")[2]["payload"]
     body = messenger_body((sender, {"text": "Microlaminectomy", "quick_reply": {"payload": payload}}))
     assert post(messenger_url(assistant), body, signed(body))[0] == 200
-    assert user_events(assistant.tracker_db, sender)[-1]["text"] == payload
+    assert user_events(assistant.tracker_db, conversation_id("facebook", sender))[-1]["text"] == payload
 
 
 @pytest.mark.parametrize("body,status", [
@@ -397,7 +398,7 @@ def test_a_messenger_quick_reply_reaches_the_bot_as_its_payload(assistant):
 ])
 def test_malformed_messenger_bodies_get_a_4xx_and_the_server_keeps_serving(assistant, body, status):
     assert post(messenger_url(assistant), body, signed(body))[0] == status
-    assert stored_rows(assistant.tracker_db, "5") == 0
+    assert stored_rows(assistant.tracker_db, conversation_id("facebook", "5")) == 0
     still_serving(assistant)
 
 

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from bot.conversation_ids import conversation_id
 from bot.content import default_content
 from bot.text_input import MAX_MESSAGE_CHARS
 from tests.helpers import QUESTION_PER_LANGUAGE, language_of, stored_user_texts
@@ -81,7 +82,7 @@ def test_red_flag_is_escalated_in_the_patients_language(assistant):
     sender = new_sender()
     reply = assistant.say(sender, "手术后发高烧怎么办")
     assert "1669" in reply[0]["text"] and language_of(reply[0]["text"]) == "zh"
-    tracker = assistant.api("GET", f"/conversations/{sender}/tracker")[1]
+    tracker = assistant.api("GET", f"/conversations/{conversation_id('rest', sender)}/tracker")[1]
     assert tracker["slots"]["red_flag_raised"] is True
 
 
@@ -89,7 +90,7 @@ def test_request_human_hands_off_and_is_marked_for_staff(assistant):
     sender = new_sender()
     reply = reply_text(assistant.say(sender, "ขอคุยกับเจ้าหน้าที่หน่อยค่ะ"))
     assert language_of(reply) == "th"
-    tracker = assistant.api("GET", f"/conversations/{sender}/tracker")[1]
+    tracker = assistant.api("GET", f"/conversations/{conversation_id('rest', sender)}/tracker")[1]
     assert tracker["slots"]["handoff_requested"] is True
 
 
@@ -134,7 +135,7 @@ def test_odd_messages_get_a_polite_reply(assistant, text):
 def test_long_messages_are_cut_before_nlu_and_the_sender_id_is_kept_as_data(assistant):
     sender = "../../etc/passwd"
     assistant.say(sender, "x" * 20000)
-    assert len(stored_user_texts(assistant.tracker_db, sender)[-1]) == MAX_MESSAGE_CHARS
+    assert len(stored_user_texts(assistant.tracker_db, conversation_id("rest", sender))[-1]) == MAX_MESSAGE_CHARS
 
 
 def test_the_assistant_keeps_answering_after_bad_input_and_stores_conversations(assistant):
@@ -143,7 +144,7 @@ def test_the_assistant_keeps_answering_after_bad_input_and_stores_conversations(
     sender = new_sender()
     reply = reply_text(assistant.say(sender, "What are the risks of a microdiscectomy?"))
     assert "nerve" in reply.lower()
-    assert stored_user_texts(assistant.tracker_db, sender) == ["What are the risks of a microdiscectomy?"]
+    assert stored_user_texts(assistant.tracker_db, conversation_id("rest", sender)) == ["What are the risks of a microdiscectomy?"]
 
 
 def test_an_unclear_message_gets_a_clarification_then_a_request_to_rephrase(assistant):

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from bot.conversation_ids import conversation_id
 from bot.content import default_content
 from bot.hospital import load_contacts
 from tests.helpers import language_of
@@ -74,7 +75,7 @@ def test_an_urgent_symptom_in_plain_words_escalates(assistant, text):
     sender = new_sender()
     reply = texts(assistant.say(sender, text))
     assert load_contacts().emergency_number in reply
-    assert assistant.api("GET", f"/conversations/{sender}/tracker")[1]["slots"]["red_flag_raised"] is True
+    assert assistant.api("GET", f"/conversations/{conversation_id('rest', sender)}/tracker")[1]["slots"]["red_flag_raised"] is True
 
 
 @pytest.mark.parametrize("text", [
@@ -94,5 +95,5 @@ def test_a_question_about_a_risk_is_answered_not_escalated(assistant):
     sender = new_sender()
     assistant.say(sender, "what is a microdiscectomy")
     reply = texts(assistant.say(sender, "can nerve damage make the leg numb after it?"))
-    assert assistant.api("GET", f"/conversations/{sender}/tracker")[1]["slots"]["red_flag_raised"] is False
+    assert assistant.api("GET", f"/conversations/{conversation_id('rest', sender)}/tracker")[1]["slots"]["red_flag_raised"] is False
     assert load_contacts().emergency_number not in reply

@@ -10,6 +10,7 @@ import requests
 import yaml
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
+from bot.conversation_ids import conversation_id
 from bot.staff.conversation_format import load_conversations
 from bot.staff.conversation_tests import AssistantClient, run_conversation
 from bot.staff.pseudonym import pseudonym
@@ -41,10 +42,11 @@ def logged_in(console, name="alice"):
 
 
 def patient_conversation(assistant, *messages):
+    """The id of a new REST conversation with these messages, as the store keeps it."""
     sender = f"patient-{uuid.uuid4().hex[:10]}"
     for message in messages:
         assistant.say(sender, message)
-    return sender
+    return conversation_id("rest", sender)
 
 
 @pytest.mark.parametrize("path", CONSOLE_PAGES)

@@ -25,7 +25,7 @@ from bot.content import PROCEDURES, default_content
 from bot.language import detect_language
 from bot.procedure_names import default_dictionary
 from bot.web_server import content_security_policy, create_app, demo_page
-from tests.helpers import needs_chromium, stored_user_texts
+from tests.helpers import needs_chromium, stored_user_texts, web_conversation
 from bot.running_assistant import PROJECT_ROOT, free_port, http
 
 SOCKET_IO_CLIENT = PROJECT_ROOT / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
@@ -274,6 +274,10 @@ class Chat:
             "() => Object.keys(localStorage).filter(k => k.startsWith('spine-chat:'))"
             ".map(k => JSON.parse(localStorage.getItem(k)).sessionId)[0]")
 
+    def conversation(self):
+        """The conversation id the server keeps this page's messages under."""
+        return web_conversation(self.session_id())
+
     def active_element(self):
         """What has keyboard focus: the widget's element (its id or class) or the page's."""
         return self.page.evaluate(
@@ -385,7 +389,7 @@ def test_a_quick_reply_sends_its_payload_and_the_answer_follows(browser, web_ser
         assert chat.patient_messages.last.locator(".msg__body").inner_text() == titles[0]
         assert all(button.is_disabled() for button in buttons.all())
         assert "quick-reply--chosen" in buttons.nth(0).get_attribute("class")
-        assert stored_user_texts(assistant.tracker_db, chat.session_id()) == [
+        assert stored_user_texts(assistant.tracker_db, chat.conversation()) == [
             "What are the risks?", f'/ask_risks{{"procedure": "{PROCEDURES[0]}"}}']
 
 
@@ -414,7 +418,7 @@ def test_a_reload_keeps_the_history_and_continues_the_same_conversation(browser,
         assert chat.session_id() == session_id
         payload = f'/ask_recovery{{"procedure": "{PROCEDURES[2]}"}}'
         # Both turns are in one conversation: the reloaded page went on with the same session id.
-        assert stored_user_texts(assistant.tracker_db, session_id) == [question, payload]
+        assert stored_user_texts(assistant.tracker_db, web_conversation(session_id)) == [question, payload]
 
 
 @needs_chromium
@@ -431,7 +435,7 @@ def test_markup_in_a_message_or_an_answer_is_shown_as_text_and_never_run(browser
 
         # A bot answer with markup, sent into this conversation through Rasa's own API and the socket.io channel.
         before = chat.bot_messages.count()
-        status, _ = assistant.api("POST", f"/conversations/{chat.session_id()}/tracker/events"
+        status, _ = assistant.api("POST", f"/conversations/{chat.conversation()}/tracker/events"
                                  "?output_channel=socketio&execute_side_effects=true",
                          {"event": "bot", "text": bot_markup,
                           "data": {"buttons": [{"title": "<b>not bold</b>", "payload": "/greet"}]}})
@@ -477,7 +481,7 @@ def test_switching_the_language_changes_the_interface_and_the_answers(browser, w
         assert detect_language(chat.patient_messages.last.inner_text()) == "ko"
         handoff = "\n".join(chat.answers_after(before))
         assert detect_language(handoff) == "ko"
-        slots = assistant.api("GET", f"/conversations/{chat.session_id()}/tracker")[1]["slots"]
+        slots = assistant.api("GET", f"/conversations/{chat.conversation()}/tracker")[1]["slots"]
         assert slots["language"] == "ko" and slots["handoff_requested"] is True
 
         page.reload()  # the chosen language outlives the reload
@@ -553,7 +557,7 @@ def test_a_lost_connection_is_shown_and_messages_wait_for_it(browser, assistant,
             answer = "\n".join(chat.answers_after(before))
             assert squeeze(default_content().answer("microdiscectomy", "overview", "en").text) in squeeze(answer)
             assert chat.status.is_hidden() and pending.locator(".msg__status").is_hidden()
-            assert stored_user_texts(assistant.tracker_db, chat.session_id()) == ["hello", question]
+            assert stored_user_texts(assistant.tracker_db, chat.conversation()) == ["hello", question]
     finally:
         relay.cut()
         server.stop()
@@ -572,7 +576,7 @@ def test_a_new_conversation_clears_the_history_and_gets_a_new_session(browser, w
         assert chat.patient_messages.count() == 0 and chat.bot_messages.count() == 0
         chat.send("What is a microlaminectomy?")
         assert chat.session_id() not in (None, first_session)
-        assert stored_user_texts(assistant.tracker_db, chat.session_id()) == ["What is a microlaminectomy?"]
+        assert stored_user_texts(assistant.tracker_db, chat.conversation()) == ["What is a microlaminectomy?"]
 
 
 @needs_chromium
@@ -591,4 +595,4 @@ def test_a_message_the_assistant_cannot_read_is_marked_not_sent(browser, web_ser
         # The conversation goes on, and the tracker store has only what the assistant could read.
         answer = "\n".join(chat.send("What is a microdiscectomy?"))
         assert squeeze(default_content().answer("microdiscectomy", "overview", "en").text) in squeeze(answer)
-        assert stored_user_texts(assistant.tracker_db, chat.session_id()) == ["hello", "What is a microdiscectomy?"]
+        assert stored_user_texts(assistant.tracker_db, chat.conversation()) == ["hello", "What is a microdiscectomy?"]

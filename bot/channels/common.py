@@ -17,6 +17,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import response
 from sanic.response import HTTPResponse
 
+from bot.conversation_ids import conversation_id
 from bot.text_input import MAX_SENDER_CHARS, clean_message
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def required_message(value: Any) -> str:
 
 
 def valid_sender(sender: Any) -> Optional[str]:
-    """The vendor's user id as our conversation id, or None when it is unusable."""
+    """The vendor's user id, or None when it is unusable (conversation_id makes it ours)."""
     if isinstance(sender, (int, str)) and str(sender).strip() and len(str(sender)) <= MAX_SENDER_CHARS:
         return str(sender)
     return None
@@ -120,17 +121,18 @@ def valid_sender(sender: Any) -> Optional[str]:
 async def collect_answers(
     on_new_message: OnNewMessage,
     text: Text,
-    sender_id: Text,
+    vendor_user: Text,
     input_channel: Text,
     metadata: Optional[Dict[Text, Any]] = None,
     timeout: Optional[float] = None,
 ) -> Optional[List[Dict[Text, Any]]]:
-    """The bot's answers to one message, for channels that must answer in the HTTP response.
+    """The bot's answers to one message from `vendor_user` of `input_channel`, for channels that answer in the HTTP response.
 
     Returns None when the bot took longer than `timeout` seconds; the turn still completes and
     is stored, so the patient's next message finds the conversation as it should be.
     """
     collector = CollectingOutputChannel()
+    sender_id = conversation_id(input_channel, vendor_user)
     message = UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata)
     handling = asyncio.ensure_future(on_new_message(message))
     try:

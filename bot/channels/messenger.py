@@ -39,9 +39,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.conversation_ids import conversation_id, vendor_user_id
 from bot.channels.common import (
-    MAX_QUICK_REPLIES, MEDIA_MESSAGE, Refused, check_auth_header, check_body_size, labelled_options, patient_text,
-    refusal_response, usable_buttons, valid_sender,
+    MAX_QUICK_REPLIES, MEDIA_MESSAGE, Refused, check_auth_header, check_body_size, labelled_options,
+    patient_text, refusal_response, usable_buttons, valid_sender,
 )
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,10 @@ class MessengerReplies(MessengerBot):
     Rasa's version drops all buttons when there are more than 3 (the button template's limit);
     the bot offers one button per procedure, so quick replies (up to 13) are used instead.
     """
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        # recipient_id is our conversation id, "messenger:<page-scoped id>".
+        await super().send_response(vendor_user_id("facebook", recipient_id), message)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         for part in text.strip().split("\n\n"):
@@ -180,7 +185,8 @@ class PatientMessenger(Messenger):
         await replies.send_action(sender_id, "mark_seen")
         await replies.send_action(sender_id, "typing_on")
         try:
-            await self.on_new_message(UserMessage(text, replies, sender_id, input_channel=self.name(),
+            await self.on_new_message(UserMessage(text, replies, conversation_id(self.name(), sender_id),
+                                                  input_channel=self.name(),
                                                   metadata=metadata))
         except Exception:
             # As Rasa's handler does: one failed turn must not fail the rest of Meta's batch.

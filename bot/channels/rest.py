@@ -6,7 +6,8 @@ token configured at all the channel refuses every message (503) rather than stan
 
 Vanilla Rasa 3.6 answers 500 to an empty body, ``null`` or ``[]``; this channel answers
 400 with a message that says what is wrong, and passes only a cleaned text on to the bot.
-Registered in credentials.yml under its module path; its name stays ``rest`` so the
+Its conversations are ``rest:<sender>`` (bot/channels/common.py), so a caller can name no other
+channel's conversation. Registered in credentials.yml under its module path; its name stays ``rest`` so the
 webhook is still ``/webhooks/rest/webhook``.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
 from bot import api_token
+from bot.conversation_ids import conversation_id
 from bot.channels.common import Refused, refusal_response, required_message
 from bot.text_input import MAX_SENDER_CHARS
 from bot.warm_up import warm_up
@@ -97,7 +99,8 @@ class ValidatedRestInput(RestInput):
         return blueprint
 
     async def _extract_sender(self, req: Request) -> Optional[Text]:
-        return req.ctx.validated[0]
+        # "rest:<sender>": an integration names its own conversations, never another channel's.
+        return conversation_id(self.name(), req.ctx.validated[0])
 
     def _extract_message(self, req: Request) -> Optional[Text]:
         return req.ctx.validated[1]

@@ -33,8 +33,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.conversation_ids import conversation_id, vendor_user_id
 from bot.channels.common import (
-    MEDIA_MESSAGE, Refused, check_body_size, check_shared_secret, patient_text, refusal_response, valid_sender,
+    MEDIA_MESSAGE, Refused, check_body_size, check_shared_secret, patient_text, refusal_response,
+    valid_sender,
 )
 
 logger = logging.getLogger(__name__)
@@ -102,6 +104,8 @@ class TelegramReplies(TelegramOutput):
         self.callback_data = callback_data
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        # recipient_id is our conversation id, "telegram:<chat id>".
+        recipient_id = vendor_user_id("telegram", recipient_id)
         try:
             await super().send_response(recipient_id, message)
         except SENDING_ERRORS as error:
@@ -232,7 +236,7 @@ class SecretTelegramInput(TelegramInput):
                 await replies.acknowledge_button(callback_query_id)
             if not text:
                 return response.json({"status": "ignored"})
-            await on_new_message(UserMessage(text, replies, sender, input_channel=self.name(),
+            await on_new_message(UserMessage(text, replies, conversation_id(self.name(), sender), input_channel=self.name(),
                                              metadata=self.get_metadata(request)))
             return response.json({"status": "ok"})
 

@@ -32,6 +32,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 
+from bot.conversation_ids import vendor_user_id
 from bot.channels.common import (
     MEDIA_MESSAGE, OfferedButtons, Refused, check_auth_header, check_body_size, numbered_options, patient_text,
     refusal_response, valid_sender,
@@ -47,6 +48,8 @@ API_TIMEOUT_SECONDS = 15
 # Twilio's HTTP client logs every request's fields, the patient's messages among them, at INFO.
 _api_logger = logging.getLogger(__name__ + ".api")
 _api_logger.setLevel(logging.WARNING)
+
+WHATSAPP_PREFIX = "whatsapp:"
 
 # An empty TwiML answer: the bot's answers go out through the REST API, not in this response.
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -71,6 +74,11 @@ class TwilioReplies(TwilioOutput):
             logger.error("twilio: could not reach Twilio to send a message to %s: %s",
                          message_data.get("to"), type(error).__name__)
         return None
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        # recipient_id is our conversation id, "whatsapp:+<number>", which is also Twilio's address.
+        vendor_user_id("twilio", recipient_id)
+        await super().send_response(recipient_id, message)
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
@@ -138,6 +146,10 @@ class SignedTwilioInput(TwilioInput):
                 sender = valid_sender(form.get("From"))
                 if sender is None:
                     raise Refused("The message has no usable 'From'.")
+                # Twilio's address of a WhatsApp user, "whatsapp:+<number>", is our conversation id
+                # (bot/channels/common.py); an SMS number is not a patient of this channel.
+                if not sender.startswith(WHATSAPP_PREFIX):
+                    raise Refused("This webhook takes WhatsApp messages only ('From' must start with 'whatsapp:').")
                 text = self.offered.resolve(sender, message_text(form))
             except Refused as refused:
                 return refusal_response(refused, self.name())

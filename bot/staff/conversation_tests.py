@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from bot import api_token
+from bot.conversation_ids import conversation_id
 from bot.language import detect_language
 from bot.running_assistant import with_token
 from bot.staff.queries import STAFF_SENDER_PREFIX
@@ -88,7 +89,8 @@ class AssistantClient:
     def exchange(self, sender: str, text: str) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
         """(the assistant's messages, the conversation's tracker) after sending `text` as `sender`."""
         messages = self._request("POST", "/webhooks/rest/webhook", {"sender": sender, "message": text}) or []
-        tracker = self._request("GET", f"/conversations/{urllib.parse.quote(sender, safe='')}/tracker")
+        conversation = conversation_id("rest", sender)
+        tracker = self._request("GET", f"/conversations/{urllib.parse.quote(conversation, safe=':')}/tracker")
         return messages, tracker if isinstance(tracker, dict) else {}
 
     def send(self, sender: str, text: str) -> Answer:

@@ -11,12 +11,14 @@ from datetime import date
 from typing import Any, Optional, Tuple
 
 from bot.content import PROCEDURES
+from bot.conversation_ids import conversation_id
 from bot.procedure_names import LANGUAGES
 from bot.staff.summaries import ConversationSummary
 
-# Conversations the staff tools hold themselves (test conversations, "Try it") start with this;
-# listings leave them out unless asked, so Review shows patients.
+# The staff tools talk to the assistant over REST as senders starting "staff-" (test conversations,
+# "Try it"); listings leave those conversations out unless asked, so Review shows patients.
 STAFF_SENDER_PREFIX = "staff-"
+STAFF_CONVERSATION_PREFIX = conversation_id("rest", STAFF_SENDER_PREFIX)
 FLAGS = ("handoff", "red_flag", "fallback", "low_confidence")  # the marks a conversation has or has not
 MAX_PAGE_SIZE = 100
 MAX_TURNS_PER_PAGE = 200
@@ -60,7 +62,7 @@ class ConversationFilter:
     def matches(self, summary: ConversationSummary) -> bool:
         any_day = self.date_from is None and self.date_to is None
         return (
-            (self.include_staff or not summary.sender_id.startswith(STAFF_SENDER_PREFIX))
+            (self.include_staff or not summary.sender_id.startswith(STAFF_CONVERSATION_PREFIX))
             and (self.language is None or self.language in summary.languages)
             and (self.procedure is None or self.procedure in summary.procedures)
             and all(getattr(self, flag) in (None, getattr(summary, flag)) for flag in FLAGS)

@@ -55,32 +55,8 @@ class ConversationStore:
 
     @classmethod
     def from_endpoints(cls, endpoints_path: Path, project_root: Path) -> "ConversationStore":
-        """The database Rasa writes to, as the `tracker_store` section of endpoints.yml names it.
-
-        Values such as ${DB_PASSWORD} are read from the environment, as Rasa reads them; a relative
-        SQLite file is found from `project_root`. Raises ValueError for a store that is not SQL."""
-        if not Path(endpoints_path).is_file():
-            raise FileNotFoundError(f"no endpoints file at {endpoints_path}")
-        config = read_endpoint_config(str(endpoints_path), "tracker_store")
-        store_type = config.type if config else None
-        if not _is_sql_tracker_store(store_type):
-            raise ValueError(
-                f"{endpoints_path}: the staff console reads SQL tracker stores only (type SQL, or a subclass "
-                f"of Rasa's SQLTrackerStore such as {_OUR_STORE}); this tracker_store has type {store_type!r}"
-            )
-        options = config.kwargs
-        dialect = options.get("dialect", "sqlite")
-        db = options.get("db", "rasa.db")  # Rasa's defaults
-        if dialect == "sqlite":
-            db = str(Path(project_root) / db)  # an absolute path stays as it is
-        url = SQLTrackerStore.get_db_url(
-            dialect, config.url, validate_port(options.get("port")), db, options.get("username"),
-            options.get("password"),
-            # Rasa uses login_db only to create `db`, then works in `db`: that is where the events are.
-            None,
-            options.get("query"),
-        )
-        return cls(url)
+        """The database Rasa writes to, as the `tracker_store` section of endpoints.yml names it (tracker_db_url)."""
+        return cls(tracker_db_url(endpoints_path, project_root))
 
     def list_conversations(
         self, *, language: Any = None, procedure: Any = None, date_from: Any = None, date_to: Any = None,
@@ -200,6 +176,34 @@ def _is_sql_tracker_store(store_type: Optional[str]) -> bool:
     except (ImportError, AttributeError):
         return False  # Rasa falls back to an in-memory store
     return isinstance(store_class, type) and issubclass(store_class, SQLTrackerStore)
+
+
+def tracker_db_url(endpoints_path: Path, project_root: Path) -> URL:
+    """The URL of the database Rasa writes to, as the `tracker_store` section of endpoints.yml names it.
+
+    Values such as ${DB_PASSWORD} are read from the environment, as Rasa reads them; a relative
+    SQLite file is found from `project_root`. Raises ValueError for a store that is not SQL."""
+    if not Path(endpoints_path).is_file():
+        raise FileNotFoundError(f"no endpoints file at {endpoints_path}")
+    config = read_endpoint_config(str(endpoints_path), "tracker_store")
+    store_type = config.type if config else None
+    if not _is_sql_tracker_store(store_type):
+        raise ValueError(
+            f"{endpoints_path}: the staff tools read SQL tracker stores only (type SQL, or a subclass "
+            f"of Rasa's SQLTrackerStore such as {_OUR_STORE}); this tracker_store has type {store_type!r}"
+        )
+    options = config.kwargs
+    dialect = options.get("dialect", "sqlite")
+    db = options.get("db", "rasa.db")  # Rasa's defaults
+    if dialect == "sqlite":
+        db = str(Path(project_root) / db)  # an absolute path stays as it is
+    return make_url(SQLTrackerStore.get_db_url(
+        dialect, config.url, validate_port(options.get("port")), db, options.get("username"),
+        options.get("password"),
+        # Rasa uses login_db only to create `db`, then works in `db`: that is where the events are.
+        None,
+        options.get("query"),
+    ))
 
 
 def _sqlite_file(url: URL) -> Optional[Path]:

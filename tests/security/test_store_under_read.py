@@ -41,4 +41,4 @@ def test_patients_turns_are_stored_while_a_long_read_holds_the_database(assistan
         thread.join(timeout=60)
     assert all(status == 200 and body for status, body in answered.values()), answered
     # Read from the database itself, not Rasa's memory: every turn is in the store.
-    assert [stored_user_texts(assistant.tracker_db, s) for s in senders] == [1] * len(senders)
+    assert [stored_user_texts(assistant.tracker_db, "rest:" + s) for s in senders] == [1] * len(senders)
