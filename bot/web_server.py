@@ -1,6 +1,7 @@
-"""Serves the website chat widget and a demo hospital page that embeds it.
+"""Serves the website chat widget and a demo hospital page that embeds it and, on a port of its own,
+the staff console.
 
-    python -m bot.web_server --host 127.0.0.1 --port 8080 --rasa-url http://127.0.0.1:5005
+    python -m bot.web_server --host 127.0.0.1 --port 8080 --staff-port 8081 --rasa-url http://127.0.0.1:5005
 
 - ``/``: the demo hospital page, with the widget pointed at ``--rasa-url``;
 - ``/widget/widget.js``, ``/widget/widget.css``: the widget that any hospital page embeds;
@@ -10,7 +11,9 @@
 
 ``--rasa-url`` is the address *browsers* use to reach Rasa (its socket.io channel is on the same
 port, at /socket.io); behind a reverse proxy that is the public https address.
-- ``/staff/``: the staff console (bot/staff/console.py), behind a staff login.
+- on ``--staff-port``, ``/staff/``: the staff console (bot/staff/console.py), behind a staff login. Its
+  own port is its own origin: a script on the public patient page can never reach the console's
+  cookie or pages, and the hospital can keep the port off the internet.
 
 ``--rasa-url`` is the address *browsers* use to reach Rasa; ``--rasa-api-url`` is the address this
 server uses itself (the console's "Try it"), which is usually the local one.
@@ -18,6 +21,7 @@ server uses itself (the console's "Try it"), which is usually the local one.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import html
 import logging
 from pathlib import Path
@@ -45,6 +49,8 @@ VENDOR_FILES = ("socket.io.min.js", "socket.io.min.js.map")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RASA_URL = web.AppKey("rasa_url", str)
+# The proxies (addresses, comma-separated) whose X-Forwarded-For the staff console believes.
+TRUSTED_PROXIES_ENV_VAR = "STAFF_TRUSTED_PROXIES"
 
 
 def rasa_origin(rasa_url: str) -> str:
@@ -109,9 +115,9 @@ async def redirect_to_console(request: web.Request) -> web.Response:
     raise web.HTTPFound("/staff/")
 
 
-def create_app(rasa_url: str, web_dir: Path = WEB_DIR, staff: Optional[ConsoleSettings] = None) -> web.Application:
-    """The web application: demo page, widget files, health check and, given its settings, the
-    staff console; with security headers on every response."""
+def create_app(rasa_url: str, web_dir: Path = WEB_DIR) -> web.Application:
+    """The public web application: demo page, widget files, health check; with security headers on
+    every response."""
     rasa_url = rasa_url.strip().rstrip("/")
     rasa_origin(rasa_url)  # fails early on a malformed URL
     vendor_dir = web_dir / "node_modules" / "socket.io-client" / "dist"
@@ -154,16 +160,31 @@ def create_app(rasa_url: str, web_dir: Path = WEB_DIR, staff: Optional[ConsoleSe
     app.on_response_prepare.append(security_headers(content_security_policy(rasa_url)))
     app.add_routes(routes)
     app[RASA_URL] = rasa_url
-    if staff is not None:
-        app.router.add_get("/staff", redirect_to_console)
-        add_console(app, staff)
+    return app
+
+
+def create_staff_app(settings: ConsoleSettings, rasa_url: str) -> web.Application:
+    """The staff console's application, for its own port, with the same security headers."""
+    app = web.Application()
+    app.on_response_prepare.append(security_headers(content_security_policy(rasa_url)))
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "console": "on" if settings.auth.enabled else "off"})
+
+    app.router.add_get("/health", health)
+    app.router.add_get("/", redirect_to_console)
+    app.router.add_get("/staff", redirect_to_console)
+    add_console(app, settings)
     return app
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Serve the chat widget and the demo hospital page.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    parser.add_argument("--port", type=int, default=8080, help="port of the demo page and widget (default 8080)")
+    parser.add_argument("--staff-port", type=int, default=8081, help="port of the staff console (default 8081)")
+    parser.add_argument("--staff-host", default=None,
+                        help="address of the staff console (default: --host); keep it off the internet")
     parser.add_argument("--rasa-url", default="http://127.0.0.1:5005",
                         help="Rasa's address as browsers reach it (default http://127.0.0.1:5005)")
     parser.add_argument("--rasa-api-url", default="http://127.0.0.1:5005",
@@ -190,6 +211,7 @@ def staff_settings(args: argparse.Namespace, environ=os.environ) -> Optional[Con
         return None
     return ConsoleSettings(
         auth=StaffAuth.from_environment(environ),
+        trusted_proxies=frozenset(environ.get(TRUSTED_PROXIES_ENV_VAR, "").replace(",", " ").split()),
         store=store,
         assistant=AssistantClient(args.rasa_api_url, api_token.stored(environ=environ)),
         corrections=Corrections(),
@@ -198,13 +220,35 @@ def staff_settings(args: argparse.Namespace, environ=os.environ) -> Optional[Con
     )
 
 
+async def serve(args: argparse.Namespace) -> None:
+    """The public site on --port and, when its store can be read, the console on --staff-port."""
+    runners = [web.AppRunner(create_app(args.rasa_url), access_log=None)]
+    sites = [(args.host, args.port)]
+    settings = staff_settings(args)
+    if settings is not None:
+        runners.append(web.AppRunner(create_staff_app(settings, args.rasa_url), access_log=None))
+        sites.append((args.staff_host or args.host, args.staff_port))
+    for runner, (host, port) in zip(runners, sites):
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+    logger.info("Demo hospital page with the chat widget: http://%s:%d/ (assistant at %s)",
+                args.host, args.port, args.rasa_url)
+    if settings is not None:
+        logger.info("Staff console: http://%s:%d/staff/", *sites[1])
+    try:
+        await asyncio.Event().wait()  # until the process is stopped
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(args.rasa_url, staff=staff_settings(args))
-    logger.info("Demo hospital page with the chat widget: http://%s:%d/ (assistant at %s); "
-                "staff console: http://%s:%d/staff/", args.host, args.port, app[RASA_URL], args.host, args.port)
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the action server (port 5055), Rasa (port 5005: the channels of credentials.yml and the
-# HTTP API) and the web server (port 8080: the demo hospital page with the chat widget), all on
-# 127.0.0.1 with the trained model; Ctrl-C stops them all. The conversation database is set in
+# HTTP API) and the web server (port 8080: the demo hospital page with the chat widget; port 8081: the
+# staff console), all on 127.0.0.1 with the trained model; Ctrl-C stops them all. The conversation database is set in
 # endpoints.yml. Channels whose secrets are not in the environment are not started (logged).
 #
 # Each server is started again when it exits: a crash of the action server never stops the
@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${BIND_HOST:=127.0.0.1}" "${MODEL:=models/spine.tar.gz}" "${WEB_PORT:=8080}" "${RASA_PORT:=5005}"
+: "${STAFF_HOST:=127.0.0.1}" "${STAFF_PORT:=8081}"
 # The action server's port must be the one in the endpoints file's action_endpoint.
 : "${ACTION_PORT:=5055}" "${ENDPOINTS:=endpoints.yml}"
 # The address browsers use to reach Rasa's socket.io channel (behind a proxy: the public URL).
@@ -60,6 +61,8 @@ keep_running "action server" .venv/bin/python -m bot.action_server --host "$BIND
 # bot.rasa_server is `rasa run` with the token given inside the process, out of sight of `ps`.
 keep_running "Rasa server" .venv/bin/python -m bot.rasa_server --enable-api -i "$BIND_HOST" -p "$RASA_PORT" -m "$MODEL" \
   --credentials var/credentials.yml --endpoints "$ENDPOINTS" &
+# The staff console has a port of its own, on loopback unless STAFF_HOST says otherwise: staff reach it
+# through the hospital's internal proxy or VPN, never from the internet.
 keep_running "web server" .venv/bin/python -m bot.web_server --host "$BIND_HOST" --port "$WEB_PORT" \
-  --rasa-url "$PUBLIC_RASA_URL" &
+  --staff-host "$STAFF_HOST" --staff-port "$STAFF_PORT" --rasa-url "$PUBLIC_RASA_URL" &
 wait

@@ -10,26 +10,34 @@ from aiohttp import web
 
 from bot.running_assistant import free_port
 from bot.staff.access_log import AccessLog
-from bot.staff.auth import StaffAuth
+from bot.staff.auth import StaffAuth, hash_entry, parse_accounts
 from bot.staff.console import ConsoleSettings
 from bot.staff.conversation_tests import AssistantClient
 from bot.staff.store import ConversationStore
 from bot.staff.teach import Corrections
-from bot.web_server import create_app
+from bot.web_server import create_staff_app
 
-ACCOUNTS = {"alice": "correct-horse-battery", "bob": "staple-staple-staple"}
+# name -> (role, password); the console gets them as STAFF_USERS entries with argon2 hashes.
+ACCOUNTS = {"alice": ("reviewer", "correct-horse-battery"), "bob": ("reviewer", "staple-staple-staple"),
+            "carol": ("viewer", "viewer-only-password")}
+
+
+def staff_users(accounts) -> str:
+    """The STAFF_USERS value for `accounts` (name -> (role, password))."""
+    return " ".join(hash_entry(name, role, password) for name, (role, password) in accounts.items())
 
 
 class ConsoleServer:
-    def __init__(self, assistant, workdir: Path, accounts=None):
+    def __init__(self, assistant, workdir: Path, accounts=None, trusted_proxies=frozenset()):
         self.workdir = workdir
         self.settings = ConsoleSettings(
-            auth=StaffAuth(ACCOUNTS if accounts is None else accounts),
+            auth=StaffAuth(parse_accounts(staff_users(ACCOUNTS if accounts is None else accounts))[0]),
             store=ConversationStore(f"sqlite:///{assistant.tracker_db}"),
             assistant=AssistantClient(assistant.url, assistant.token),
             corrections=Corrections(workdir / "corrections"),
             saved_tests_dir=workdir / "saved",
             access_log=AccessLog(workdir / "staff_access.log"),
+            trusted_proxies=frozenset(trusted_proxies),
         )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -42,7 +50,7 @@ class ConsoleServer:
 
     def _serve(self, rasa_url: str, started: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
-        self._runner = web.AppRunner(create_app(rasa_url, staff=self.settings))
+        self._runner = web.AppRunner(create_staff_app(self.settings, rasa_url))
         self._loop.run_until_complete(self._runner.setup())
         self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
         started.set()

@@ -14,7 +14,7 @@ from bot.conversation_ids import conversation_id
 from bot.staff.conversation_format import load_conversations
 from bot.staff.conversation_tests import AssistantClient, run_conversation
 from bot.staff.pseudonym import pseudonym
-from tests.staff_console_server import ACCOUNTS, ConsoleServer
+from tests.staff_console_server import ACCOUNTS, ConsoleServer, staff_users
 
 CONSOLE_PAGES = ["/staff/", "/staff/console.js", "/staff/console.css", "/staff/no-such-page"]
 CONSOLE_APIS = [
@@ -35,7 +35,7 @@ def console(assistant, tmp_path_factory):
 
 def logged_in(console, name="alice"):
     session = requests.Session()
-    response = session.post(console.url + "/staff/login", data={"user": name, "password": ACCOUNTS[name]},
+    response = session.post(console.url + "/staff/login", data={"user": name, "password": ACCOUNTS[name][1]},
                             allow_redirects=False)
     assert response.status_code == 303 and response.headers["Location"] == "/staff/"
     return session
@@ -66,11 +66,11 @@ def test_without_a_login_every_api_answers_401(console, method, path):
 
 def test_login_sets_a_strict_http_only_cookie_and_logout_ends_it(console):
     session = requests.Session()
-    response = session.post(console.url + "/staff/login", data={"user": "bob", "password": ACCOUNTS["bob"]},
+    response = session.post(console.url + "/staff/login", data={"user": "bob", "password": ACCOUNTS["bob"][1]},
                             allow_redirects=False)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/staff/" in cookie
-    assert session.get(console.url + "/staff/api/session").json() == {"user": "bob"}
+    assert session.get(console.url + "/staff/api/session").json() == {"user": "bob", "role": "reviewer"}
     page = session.get(console.url + "/staff/")
     assert page.status_code == 200 and 'src="/staff/console.js"' in page.text
     assert page.headers["Cache-Control"] == "no-store"
@@ -85,8 +85,8 @@ def test_wrong_passwords_are_refused_and_then_locked_out(assistant, tmp_path):
         for _ in range(5):
             response = requests.post(server.url + "/staff/login", data={"user": "alice", "password": "wrong-password"})
             assert response.status_code == 401 and "Wrong name or password." in response.text
-        locked = requests.post(server.url + "/staff/login", data={"user": "alice", "password": ACCOUNTS["alice"]})
-        assert locked.status_code == 429 and "Too many wrong passwords" in locked.text
+        locked = requests.post(server.url + "/staff/login", data={"user": "alice", "password": ACCOUNTS["alice"][1]})
+        assert locked.status_code == 429 and "Too many failed logins" in locked.text
     finally:
         server.stop()
 
@@ -96,7 +96,7 @@ def test_without_staff_accounts_the_console_is_off_and_says_how_to_turn_it_on(as
     try:
         page = requests.get(server.url + "/staff/")
         assert page.status_code == 401 and "set STAFF_USERS" in page.text
-        login = requests.post(server.url + "/staff/login", data={"user": "alice", "password": ACCOUNTS["alice"]})
+        login = requests.post(server.url + "/staff/login", data={"user": "alice", "password": ACCOUNTS["alice"][1]})
         assert login.status_code == 401
     finally:
         server.stop()
@@ -327,35 +327,39 @@ def test_the_web_server_as_make_run_starts_it_serves_the_console(assistant, tmp_
 
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(own_endpoints(assistant.action_port, assistant.tracker_db), encoding="utf-8")
-    port = free_port()
-    env = dict(os.environ, STAFF_USERS="carol:long-enough-password broken-entry", RASA_AUTH_TOKEN=assistant.token)
+    port, staff_port = free_port(), free_port()
+    env = dict(os.environ, STAFF_USERS=staff_users({"carol": ("viewer", "long-enough-password")}) + " broken-entry",
+               RASA_AUTH_TOKEN=assistant.token)
     with open(tmp_path / "web.log", "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "bot.web_server", "--port", str(port), "--rasa-url", assistant.url,
-             "--rasa-api-url", assistant.url, "--endpoints", str(endpoints)],
+            [sys.executable, "-m", "bot.web_server", "--port", str(port), "--staff-port", str(staff_port),
+             "--rasa-url", assistant.url, "--rasa-api-url", assistant.url, "--endpoints", str(endpoints)],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            url = f"http://127.0.0.1:{port}"
+            url, staff_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{staff_port}"
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 try:
-                    if requests.get(url + "/health", timeout=2).status_code == 200:
+                    if requests.get(staff_url + "/health", timeout=2).status_code == 200:
                         break
                 except requests.ConnectionError:
                     time.sleep(0.3)
-            assert requests.get(url + "/staff/api/coverage").status_code == 401
+            # The console is on its own port, never on the public page's origin.
+            assert requests.get(url + "/health").status_code == 200
+            assert requests.get(url + "/staff/api/coverage").status_code == 404
+            assert requests.get(staff_url + "/staff/api/coverage").status_code == 401
             session = requests.Session()
-            session.post(url + "/staff/login", data={"user": "carol", "password": "long-enough-password"})
+            session.post(staff_url + "/staff/login", data={"user": "carol", "password": "long-enough-password"})
             sender = patient_conversation(assistant, "what is a microlaminectomy")
-            listing = session.get(url + "/staff/api/conversations", params={"page_size": 100}).json()
+            listing = session.get(staff_url + "/staff/api/conversations", params={"page_size": 100}).json()
             assert sender in [c["id"] for c in listing["conversations"]]
-            tried = session.post(url + "/staff/api/try", json={"message": "hello"}).json()
+            tried = session.post(staff_url + "/staff/api/try", json={"message": "hello"}).json()
             assert tried["patient"]["intent"] == "greet"
         finally:
             server.terminate()
             server.wait(timeout=20)
     logged = (tmp_path / "web.log").read_text()
-    assert "STAFF_USERS: entry 2 is not name:password" in logged
+    assert "STAFF_USERS: the role of 'broken-entry' must be one of viewer, reviewer" in logged
 
 
 def test_a_tracker_store_the_console_cannot_read_turns_it_off_with_a_reason(tmp_path, caplog):

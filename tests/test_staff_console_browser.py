@@ -41,7 +41,7 @@ def log_in(page, console, name="alice"):
     response = page.goto(console.url + "/staff/")
     assert response.status == 401
     page.fill("#user", name)
-    page.fill("#password", ACCOUNTS[name])
+    page.fill("#password", ACCOUNTS[name][1])
     page.click("button[type=submit]")
     page.wait_for_selector("#user-name:has-text('%s')" % name)
 

@@ -12,19 +12,20 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional
 
 from aiohttp import web
 
 from bot.content import PROCEDURES, labels
 from bot.procedure_names import LANGUAGES, default_dictionary
 from bot.staff.access_log import AccessLog
-from bot.staff.auth import ENV_VAR, StaffAuth
+from bot.staff.auth import ENV_VAR, REVIEWER, StaffAuth
 from bot.staff.conversation_tests import AssistantClient, AssistantUnavailable
 from bot.staff.coverage import coverage_table
 from bot.staff.events import turns_from_rows
@@ -33,6 +34,8 @@ from bot.staff.store import ConversationNotFound, ConversationStore, InvalidQuer
 from bot.staff.teach import (
     CorrectionRefused, Corrections, InvalidCorrection, conversation_as_test, save_test, teachable_intents,
 )
+
+logger = logging.getLogger(__name__)
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "web" / "staff"
 PREFIX = "/staff/"
@@ -53,10 +56,12 @@ class ConsoleSettings:
     corrections: Corrections
     saved_tests_dir: Path
     access_log: AccessLog
+    trusted_proxies: FrozenSet[str] = frozenset()  # STAFF_TRUSTED_PROXIES: whose X-Forwarded-For to believe
 
 
 SETTINGS = web.AppKey("staff_settings", ConsoleSettings)
-USER = "staff_user"  # request key: the logged-in staff member
+USER = "staff_user"  # request keys: the logged-in staff member and their role
+ROLE = "staff_role"
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -74,7 +79,27 @@ def _login_page(status: int, notice: str = "", enabled: bool = True) -> web.Resp
 
 
 def _client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address: the connection's, or behind a trusted proxy the one it forwarded.
+
+    X-Forwarded-For is read only from a proxy in STAFF_TRUSTED_PROXIES, right to left, skipping
+    trusted proxies: anyone can send the header, so its left end is whatever a client wrote."""
+    trusted = request.app[SETTINGS].trusted_proxies
+    address = request.remote or "unknown"
+    if address not in trusted:
+        return address
+    forwarded = [hop.strip() for header in request.headers.getall("X-Forwarded-For", [])
+                 for hop in header.split(",") if hop.strip()]
+    for hop in reversed(forwarded):
+        if hop not in trusted:
+            return hop
+    return address
+
+
+def _require_reviewer(request: web.Request, what: str) -> None:
+    """403 for a viewer: only a reviewer may unmask, correct, export or erase."""
+    if request[ROLE] != REVIEWER:
+        raise web.HTTPForbidden(text=json.dumps({"error": f"Only a reviewer may {what}."}),
+                                content_type="application/json")
 
 
 @web.middleware
@@ -85,14 +110,14 @@ async def require_staff(request: web.Request, handler: Callable[[web.Request], A
     settings = request.app[SETTINGS]
     if request.path in (PREFIX + "login", PREFIX + "login.css"):
         return await handler(request)
-    user = settings.auth.user_of(request.cookies.get(COOKIE))
-    if user is None:
+    staff_session = settings.auth.session_of(request.cookies.get(COOKIE))
+    if staff_session is None:
         if request.path.startswith(PREFIX + "api/") or request.method != "GET":
             return _error(401, "Log in to the staff console first.")
         return _login_page(401, enabled=settings.auth.enabled)
     if request.method == "POST" and request.content_type != "application/json":
         return _error(415, "Send JSON (Content-Type: application/json).")
-    request[USER] = user
+    request[USER], request[ROLE] = staff_session.user, staff_session.role
     response = await handler(request)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -124,6 +149,8 @@ def _mask(request: web.Request) -> bool:
     value = request.query.get("mask", "true").lower()
     if value not in ("true", "false", "1", "0"):
         raise InvalidQuery("mask must be true or false")
+    if value in ("false", "0"):
+        _require_reviewer(request, "see patients' data unmasked")
     return value in ("true", "1")
 
 
@@ -145,16 +172,29 @@ async def explain_errors(request: web.Request, handler):
 
 
 async def log_in(request: web.Request) -> web.Response:
+    """A login, counted against the client before its body is read and against the account before
+    its password is checked: parallel attempts cannot outrun the limit (bot/staff/auth.py)."""
     settings = request.app[SETTINGS]
     if not settings.auth.enabled:
         return _login_page(401, enabled=False)
+    too_many = "Too many failed logins. Wait five minutes and try again."
     address = _client_address(request)
-    if settings.auth.locked_out(address):
-        return _login_page(429, "Too many wrong passwords. Wait five minutes and try again.")
+    limiter = settings.auth.limiter
+    client_mark = limiter.try_count("client " + address)
+    if client_mark is None:
+        return _login_page(429, too_many)
     form = await request.post()
-    token = settings.auth.log_in(str(form.get("user", "")), str(form.get("password", "")), address)
-    if token is None:
+    name, password = str(form.get("user", ""))[:64], str(form.get("password", ""))[:1024]
+    account_mark = limiter.try_count("account " + name)
+    if account_mark is None:
+        logger.warning("Staff login refused for %r from %s: too many failures", name, address)
+        return _login_page(429, too_many)
+    if not await asyncio.to_thread(settings.auth.password_is_right, name, password):
+        logger.warning("Staff login failed for %r from %s", name, address)
         return _login_page(401, "Wrong name or password.")
+    limiter.take_back("client " + address, client_mark)
+    limiter.take_back("account " + name, account_mark)
+    token = settings.auth.start_session(name, address)
     response = web.HTTPSeeOther("/staff/")
     secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
     response.set_cookie(COOKIE, token, path="/staff/", httponly=True, samesite="Strict", secure=secure)
@@ -179,7 +219,7 @@ def static_file(name: str, content_type: str):
 
 
 async def session(request: web.Request) -> web.Response:
-    return web.json_response({"user": request[USER]})
+    return web.json_response({"user": request[USER], "role": request[ROLE]})
 
 
 async def options(request: web.Request) -> web.Response:
@@ -231,9 +271,13 @@ async def list_conversations(request: web.Request) -> web.Response:
     if unknown:
         raise InvalidQuery(f"unknown parameter(s): {', '.join(sorted(unknown))}")
     filters = {name: request.query[name] for name in LIST_FILTERS if request.query.get(name, "") != ""}
+    mask = _mask(request)
     listing = await asyncio.to_thread(
         settings.store.list_conversations, **filters, page=request.query.get("page", 1),
-        page_size=request.query.get("page_size", 20), mask=_mask(request))
+        page_size=request.query.get("page_size", 20), mask=mask)
+    if not mask:
+        for shown in listing["conversations"]:
+            settings.access_log.record(request[USER], "listed unmasked", shown["id"], _client_address(request))
     return web.json_response(listing)
 
 
@@ -255,6 +299,7 @@ async def _whole_conversation(settings: ConsoleSettings, conversation_id: str) -
 
 async def conversation_test_yaml(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
+    _require_reviewer(request, "export a conversation")
     conversation_id = _conversation_id(request)
     text = conversation_as_test(await _whole_conversation(settings, conversation_id), request[USER])
     settings.access_log.record(request[USER], "export as test", conversation_id, _client_address(request))
@@ -264,6 +309,7 @@ async def conversation_test_yaml(request: web.Request) -> web.Response:
 
 async def save_conversation_as_test(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
+    _require_reviewer(request, "save a conversation as a test")
     conversation_id = _conversation_id(request)
     path = save_test(await _whole_conversation(settings, conversation_id), request[USER], settings.saved_tests_dir)
     settings.access_log.record(request[USER], "save as test", conversation_id, _client_address(request))
@@ -273,6 +319,7 @@ async def save_conversation_as_test(request: web.Request) -> web.Response:
 async def add_correction(request: web.Request) -> web.Response:
     """Teach: the patient's message of one turn of a stored conversation, with the right intent."""
     settings = request.app[SETTINGS]
+    _require_reviewer(request, "correct what the assistant understood")
     body = await _json_body(request)
     conversation_id, turn_index = body.get("conversation"), body.get("turn")
     if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
@@ -301,6 +348,7 @@ async def list_corrections(request: web.Request) -> web.Response:
 
 
 async def remove_correction(request: web.Request) -> web.Response:
+    _require_reviewer(request, "remove a correction")
     body = await _json_body(request)
     text, language = body.get("text"), body.get("language")
     if not isinstance(text, str) or not isinstance(language, str):
@@ -310,6 +358,7 @@ async def remove_correction(request: web.Request) -> web.Response:
 
 
 async def export_corrections(request: web.Request) -> web.Response:
+    _require_reviewer(request, "export the corrections")
     language = request.query.get("language") or None
     if language is not None and language not in LANGUAGES:
         raise InvalidQuery(f"language must be one of {', '.join(LANGUAGES)}")

@@ -5,7 +5,7 @@
 
 (function () {
   const $ = (id) => document.getElementById(id);
-  const state = { options: null, tryConversation: null, page: 1, conversation: null, nextOffset: 0 };
+  const state = { options: null, tryConversation: null, page: 1, conversation: null, nextOffset: 0, reviewer: false };
 
   // --- small helpers ---------------------------------------------------------------------------
   function el(tag, attributes, ...children) {
@@ -221,7 +221,7 @@
     for (const bad of turn.unreadable || []) {
       article.append(el("p", { class: "unreadable", text: `Unreadable stored event #${bad.id} (${bad.type_name}): ${bad.error}` }));
     }
-    if (turn.patient && turn.patient.text) {
+    if (turn.patient && turn.patient.text && state.reviewer) {
       const button = el("button", { type: "button", class: "misunderstood", text: "Misunderstood? Correct it" });
       button.addEventListener("click", () => button.replaceWith(correctionForm(conversationId, turn)));
       article.append(button);
@@ -312,7 +312,10 @@
     });
     try {
       const session = await api("GET", "session");
-      $("user-name").textContent = session.user;
+      $("user-name").textContent = `${session.user} (${session.role})`;
+      // A viewer sees masked data only; the server refuses the rest to a viewer in any case.
+      state.reviewer = session.role === "reviewer";
+      for (const element of document.querySelectorAll("[data-reviewer-only]")) element.hidden = !state.reviewer;
     } catch (error) {
       say(error.message, true);
     }

@@ -1,0 +1,65 @@
+"""A viewer sees patients' data masked; only a reviewer unmasks, corrects or exports, and every
+unmasked view is in the access log, unmasked lists included (issue 11, "Roles")."""
+import json
+
+import pytest
+import requests
+
+from tests.staff_console_server import ACCOUNTS, ConsoleServer
+from tests.test_staff_console import patient_conversation
+
+
+@pytest.fixture(scope="module")
+def console(assistant, tmp_path_factory):
+    server = ConsoleServer(assistant, tmp_path_factory.mktemp("roles"))
+    yield server
+    server.stop()
+
+
+def _session(console, name):
+    session = requests.Session()
+    assert session.post(console.url + "/staff/login", data={"user": name, "password": ACCOUNTS[name][1]},
+                        allow_redirects=False).status_code == 303
+    return session
+
+
+def _reviewer_only(conversation):
+    return [
+        ("GET", f"/staff/api/conversations/{conversation}?mask=false", None),
+        ("GET", "/staff/api/conversations?mask=false", None),
+        ("GET", f"/staff/api/conversations/{conversation}/test.yml", None),
+        ("POST", f"/staff/api/conversations/{conversation}/save-test", {}),
+        ("POST", "/staff/api/corrections", {"conversation": conversation, "turn": 1, "intent": "ask_risks"}),
+        ("POST", "/staff/api/corrections/remove", {"text": "x", "language": "en"}),
+        ("GET", "/staff/api/corrections.yml", None),
+    ]
+
+
+def test_a_viewer_sees_masked_data_and_is_refused_the_rest(assistant, console):
+    conversation = patient_conversation(assistant, "my number is 081-234-5678, what are the risks of UBE?")
+    viewer = _session(console, "carol")
+    assert viewer.get(console.url + "/staff/api/session").json() == {"user": "carol", "role": "viewer"}
+    shown = viewer.get(console.url + f"/staff/api/conversations/{conversation}").json()
+    assert "081-234-5678" not in json.dumps(shown, ensure_ascii=False)
+    for method, path, body in _reviewer_only(conversation):
+        response = viewer.request(method, console.url + path, json=body)
+        assert response.status_code == 403, (method, path)
+        assert "Only a reviewer" in response.json()["error"]
+    assert not (console.workdir / "corrections").exists() or "081" not in "".join(
+        p.read_text(encoding="utf-8") for p in (console.workdir / "corrections").glob("*.yml"))
+
+
+def test_a_reviewer_may_unmask_and_every_unmasked_view_is_logged(assistant, console):
+    conversation = patient_conversation(assistant, "my number is 089-765-4321")
+    reviewer = _session(console, "alice")
+    shown = reviewer.get(console.url + f"/staff/api/conversations/{conversation}", params={"mask": "false"})
+    assert shown.status_code == 200 and "089-765-4321" in json.dumps(shown.json(), ensure_ascii=False)
+    listing = reviewer.get(console.url + "/staff/api/conversations",
+                           params={"mask": "false", "page_size": 100}).json()
+    listed = [c["id"] for c in listing["conversations"]]
+    assert conversation in listed
+    log = [json.loads(line) for line in (console.workdir / "staff_access.log").read_text(encoding="utf-8").splitlines()]
+    assert {"user": "alice", "action": "read unmasked", "conversation": conversation}.items() <= next(
+        e for e in log if e["action"] == "read unmasked" and e["conversation"] == conversation).items()
+    listed_logged = {e["conversation"] for e in log if e["action"] == "listed unmasked" and e["user"] == "alice"}
+    assert set(listed) <= listed_logged
