@@ -103,3 +103,16 @@ def user_intents(tracker_db, sender_id):
         rows = db.execute("SELECT intent_name FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
                           (str(sender_id),)).fetchall()
     return [intent for (intent,) in rows]
+
+
+def stored_turns(tracker_db, sender_id, count=1, timeout=60.0):
+    """The patient's stored messages once there are `count` of them (channels that answer in the
+    background store a turn after their 200). Rasa stores a turn after sending its answers."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        events = user_events(tracker_db, sender_id)
+        if len(events) >= count or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)

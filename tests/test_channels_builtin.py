@@ -36,7 +36,7 @@ from bot.channels.twilio import SignedTwilioInput
 from bot.content import PROCEDURES, TOPICS, default_content, labels
 from bot.language import detect_language
 from tests import channel_env as secrets
-from tests.helpers import stored_rows, user_events
+from tests.helpers import stored_rows, stored_turns, user_events
 from bot.running_assistant import PROJECT_ROOT
 
 CHANNELS = {
@@ -240,6 +240,7 @@ def test_telegram_text_is_answered_in_the_patients_language(assistant, vendor_ap
     chat = new_chat()
     # The patient's Telegram app is in English: the message's own language decides.
     assert post_telegram(assistant, text_update(chat, text, language_code="en"))[0] == 200
+    stored_turns(assistant.tracker_db, conversation_id("telegram", chat))
     answers = [m["text"].strip() for m in sent_to_chat(vendor_api, chat)]
     assert {detect_language(answer) for answer in answers} - {None} == {language}
     answer = default_content().answer(procedure, topic, language).text
@@ -250,6 +251,7 @@ def test_telegram_text_is_answered_in_the_patients_language(assistant, vendor_ap
 def test_telegram_buttons_are_an_inline_keyboard_and_a_tap_sends_the_payload(assistant, vendor_api):
     chat = new_chat()
     assert post_telegram(assistant, text_update(chat, "What are the risks of the operation?"))[0] == 200
+    stored_turns(assistant.tracker_db, conversation_id("telegram", chat))
     keyboards = [m["reply_markup"]["inline_keyboard"] for m in sent_to_chat(vendor_api, chat) if "reply_markup" in m]
     assert len(keyboards) == 1
     offered = procedure_buttons("risks", "en")
@@ -265,7 +267,7 @@ def test_telegram_buttons_are_an_inline_keyboard_and_a_tap_sends_the_payload(ass
                     "chat": {"id": chat, "type": "private"}}})
     assert post_telegram(assistant, tap)[0] == 200
 
-    latest = user_events(assistant.tracker_db, conversation_id("telegram", chat))[-1]
+    latest = stored_turns(assistant.tracker_db, conversation_id("telegram", chat), 2)[-1]
     assert latest["text"] == tapped["payload"]
     assert latest["parse_data"]["intent"]["name"] == "ask_risks"
     acknowledged = [form(r) for r in vendor_api.received("/bot")[before:] if r["path"].endswith("/answerCallbackQuery")]
@@ -277,6 +279,7 @@ def test_telegram_buttons_are_an_inline_keyboard_and_a_tap_sends_the_payload(ass
 def test_telegram_start_greets_in_the_language_of_the_patients_app(assistant, vendor_api):
     chat = new_chat()
     assert post_telegram(assistant, text_update(chat, "/start", language_code="th"))[0] == 200
+    stored_turns(assistant.tracker_db, conversation_id("telegram", chat))
     answers = [m["text"] for m in sent_to_chat(vendor_api, chat)]
     assert answers and {detect_language(answer) for answer in answers} - {None} == {"th"}
 
@@ -284,12 +287,13 @@ def test_telegram_start_greets_in_the_language_of_the_patients_app(assistant, ve
 def test_a_telegram_sticker_reaches_the_bot_as_media(assistant, vendor_api):
     chat = new_chat()
     assert post_telegram(assistant, text_update(chat, "สวัสดีค่ะ", language_code="th"))[0] == 200
+    stored_turns(assistant.tracker_db, conversation_id("telegram", chat))
     sticker = telegram_update(message={"message_id": 3, "date": int(time.time()),
                                        "chat": {"id": chat, "type": "private"},
                                        "sticker": {"file_id": "x", "emoji": "👍"}})
     before = len(vendor_api.received("/bot"))
     assert post_telegram(assistant, sticker)[0] == 200
-    assert user_events(assistant.tracker_db, conversation_id("telegram", chat))[-1]["text"] == MEDIA_MESSAGE
+    assert stored_turns(assistant.tracker_db, conversation_id("telegram", chat), 2)[-1]["text"] == MEDIA_MESSAGE
     answers = [m["text"] for m in sent_to_chat(vendor_api, chat, after=before)]
     assert answers and {detect_language(answer) for answer in answers} - {None} == {"th"}
 
@@ -367,7 +371,7 @@ def test_a_signed_messenger_batch_is_accepted_and_stored_though_facebook_is_unre
                           (sender, {"attachments": [{"type": "image", "payload": {"url": "https://x/y.jpg"}}]}),
                           (sender, {"text": "and the risks?", "is_echo": True}))
     assert post(messenger_url(assistant), body, signed(body)) == (200, '{"status":"ok"}')
-    assert [event["text"] for event in user_events(assistant.tracker_db, conversation_id("facebook", sender))] == ["What is a microdiscectomy?", MEDIA_MESSAGE]
+    assert [event["text"] for event in stored_turns(assistant.tracker_db, conversation_id("facebook", sender), 2)] == ["What is a microdiscectomy?", MEDIA_MESSAGE]
     assert stored_rows(assistant.tracker_db, conversation_id("facebook", sender), "bot") > 0
     # The answers did not reach a patient (no network, or Facebook refusing a made-up sender): logged,
     # without the page token.
@@ -382,7 +386,7 @@ def test_a_messenger_quick_reply_reaches_the_bot_as_its_payload(assistant):
     payload = procedure_buttons("recovery", "en")[2]["payload"]
     body = messenger_body((sender, {"text": "Microlaminectomy", "quick_reply": {"payload": payload}}))
     assert post(messenger_url(assistant), body, signed(body))[0] == 200
-    assert user_events(assistant.tracker_db, conversation_id("facebook", sender))[-1]["text"] == payload
+    assert stored_turns(assistant.tracker_db, conversation_id("facebook", sender))[-1]["text"] == payload
 
 
 @pytest.mark.parametrize("body,status", [

@@ -258,3 +258,52 @@ class OfferedButtons:
             if typed == button["title"].strip() or typed == str(number):
                 return button["payload"]
         return text
+
+
+class PerPatientOrder:
+    """Runs each patient's turns one after another in arrival order; different patients in parallel."""
+
+    def __init__(self) -> None:
+        self._latest: Dict[str, "asyncio.Task[None]"] = {}
+
+    def run(self, user_id: str, turn: Callable[[], Awaitable[None]]) -> "asyncio.Task[None]":
+        previous = self._latest.get(user_id)
+
+        async def after_previous() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            await turn()
+
+        task = asyncio.ensure_future(after_previous())
+        self._latest[user_id] = task  # also keeps the task referenced until it is done
+
+        def forget(done: "asyncio.Task[None]") -> None:
+            if self._latest.get(user_id) is done:
+                del self._latest[user_id]
+
+        task.add_done_callback(forget)
+        return task
+
+
+class AnsweredEvents:
+    """The ids of the vendor's events already taken in, so that an event the vendor sends again (it
+    does when our 200 is late or lost) is answered once. Kept in memory, per Rasa process, for the
+    most recent `max_ids` events."""
+
+    def __init__(self, channel: str, max_ids: int = 10_000) -> None:
+        self.channel = channel
+        self._ids: "OrderedDict[str, None]" = OrderedDict()
+        self._max_ids = max_ids
+
+    def first_time(self, event_id: Optional[Any]) -> bool:
+        """True for an event not seen before, or one without an id; False for a resent one."""
+        if event_id is None or event_id == "":
+            return True
+        key = str(event_id)
+        if key in self._ids:
+            logger.info("%s: event %s was already taken in; not answered again", self.channel, key)
+            return False
+        self._ids[key] = None
+        while len(self._ids) > self._max_ids:
+            self._ids.popitem(last=False)
+        return True

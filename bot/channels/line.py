@@ -18,9 +18,8 @@ import asyncio
 import json
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 import aiohttp
 from linebot import AsyncLineBotApi
@@ -34,6 +33,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
+    AnsweredEvents, PerPatientOrder,
     MEDIA_MESSAGE, OnNewMessage, Refused, check_body_size, collect_answers, patient_text, refusal_response,
     short_label, valid_sender,
 )
@@ -52,7 +52,6 @@ MAX_DISPLAY_TEXT_CHARS = 300
 REPLY_TOKEN_SECONDS = 50.0
 
 # Webhook event ids already accepted, so an event LINE redelivers (or anyone replays) is answered once.
-REMEMBERED_EVENT_IDS = 10_000
 
 DEFAULT_API_ENDPOINT = "https://api.line.me"
 
@@ -183,31 +182,6 @@ def line_messages(answers: List[Dict[str, Any]]) -> List[TextSendMessage]:
     return messages
 
 
-class PerPatientOrder:
-    """Runs each patient's turns one after another in arrival order; different patients in parallel."""
-
-    def __init__(self) -> None:
-        self._latest: Dict[str, "asyncio.Task[None]"] = {}
-
-    def run(self, user_id: str, turn: Callable[[], Awaitable[None]]) -> "asyncio.Task[None]":
-        previous = self._latest.get(user_id)
-
-        async def after_previous() -> None:
-            if previous is not None:
-                await asyncio.wait([previous])
-            await turn()
-
-        task = asyncio.ensure_future(after_previous())
-        self._latest[user_id] = task  # also keeps the task referenced until it is done
-
-        def forget(done: "asyncio.Task[None]") -> None:
-            if self._latest.get(user_id) is done:
-                del self._latest[user_id]
-
-        task.add_done_callback(forget)
-        return task
-
-
 class LineInput(InputChannel):
     """LINE Messaging API: signature-checked webhook in, reply (or push) messages out."""
 
@@ -229,7 +203,7 @@ class LineInput(InputChannel):
         self.channel_access_token = channel_access_token
         self.api_endpoint = api_endpoint.rstrip("/")
         self._order = PerPatientOrder()
-        self._accepted_event_ids: "OrderedDict[str, None]" = OrderedDict()
+        self._answered = AnsweredEvents(self.name())
         self._session: Optional[aiohttp.ClientSession] = None
         self._api: Optional[AsyncLineBotApi] = None
 
@@ -240,18 +214,7 @@ class LineInput(InputChannel):
         events = webhook_events(raw_body)
         # Every event is checked before any is answered: a malformed call is refused as a whole.
         messages = [m for position, event in enumerate(events) if (m := patient_message(event, position))]
-        return [m for m in messages if self._first_time(m.event_id)]
-
-    def _first_time(self, event_id: Optional[str]) -> bool:
-        if event_id is None:
-            return True
-        if event_id in self._accepted_event_ids:
-            logger.info("line: event %s was already answered; not again", event_id)
-            return False
-        self._accepted_event_ids[event_id] = None
-        while len(self._accepted_event_ids) > REMEMBERED_EVENT_IDS:
-            self._accepted_event_ids.popitem(last=False)
-        return True
+        return [m for m in messages if self._answered.first_time(m.event_id)]
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         line_webhook = Blueprint("line_webhook", __name__)

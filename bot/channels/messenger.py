@@ -13,6 +13,8 @@ event of a batch, and lets a failed call to the Graph API fail the turn. This ch
 - refuses oversized bodies (413) and malformed ones (400), acknowledges events we do not handle
   (deliveries, reads, reactions, echoes) with 200, and hands every message of a batch, in order,
   to Rasa's Messenger handler;
+- acknowledges a batch at once (200) and answers in the background, each patient's messages in
+  arrival order; a message Meta sends again (same `mid`) is answered once;
 - answers through the Graph API with fbmessenger (as Rasa does) in a worker thread with a
   timeout; a failure is logged and the turn is still stored. Buttons become quick replies.
 
@@ -41,7 +43,7 @@ from sanic.response import HTTPResponse
 
 from bot.conversation_ids import conversation_id, vendor_user_id
 from bot.channels.common import (
-    MAX_QUICK_REPLIES, MEDIA_MESSAGE, Refused, check_auth_header, check_body_size, labelled_options,
+    MAX_QUICK_REPLIES, MEDIA_MESSAGE, AnsweredEvents, PerPatientOrder, Refused, check_auth_header, check_body_size, labelled_options,
     patient_text, refusal_response, usable_buttons, valid_sender,
 )
 
@@ -142,15 +144,22 @@ def with_quick_replies(text: Text, buttons: List[Dict[Text, Any]]) -> Dict[str, 
 class PatientMessenger(Messenger):
     """Rasa's Messenger handler, reading every event of a batch and answering through MessengerReplies."""
 
-    def __init__(self, client: GraphClient, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    def __init__(self, client: GraphClient, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                 order: PerPatientOrder, answered: AnsweredEvents) -> None:
         self.on_new_message = on_new_message
         self.client = client
         self.last_message: Dict[Text, Any] = {}
+        self.order, self.answered = order, answered
 
     async def handle(self, payload: Dict, metadata: Optional[Dict[Text, Any]]) -> None:
-        # Rasa's version returns after the first message; Meta may batch several, in order.
+        """Takes in every event of a batch (Rasa's version stops after the first; Meta batches several)
+        and returns at once: the answers follow in the background (_handle_user_message)."""
         for entry in payload["entry"]:
             for event in entry.get("messaging") or []:
+                body = event.get("message") or event.get("postback")
+                # Meta resends a batch whose 200 is late: each message id is answered once.
+                if isinstance(body, dict) and not self.answered.first_time(body.get("mid")):
+                    continue
                 self.last_message = event
                 if event.get("message"):
                     await self.message(event, metadata)
@@ -181,6 +190,10 @@ class PatientMessenger(Messenger):
             await self._handle_user_message(payload, self.get_user_id(), metadata)
 
     async def _handle_user_message(self, text: Text, sender_id: Text, metadata: Optional[Dict[Text, Any]]) -> None:
+        # Each patient's messages are answered one after another, in arrival order.
+        self.order.run(sender_id, lambda: self._answer(text, sender_id, metadata))
+
+    async def _answer(self, text: Text, sender_id: Text, metadata: Optional[Dict[Text, Any]]) -> None:
         replies = MessengerReplies(self.client)
         await replies.send_action(sender_id, "mark_seen")
         await replies.send_action(sender_id, "typing_on")
@@ -235,6 +248,11 @@ class SignedMessengerInput(FacebookInput):
             cls.raise_missing_credentials_exception()
         return cls(str(credentials["verify"]), str(credentials["secret"]), str(credentials["page-access-token"]))
 
+    def __init__(self, fb_verify: Text, fb_secret: Text, fb_access_token: Text) -> None:
+        super().__init__(fb_verify, fb_secret, fb_access_token)
+        self._order = PerPatientOrder()
+        self._answered = AnsweredEvents(self.name())
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         facebook_webhook = Blueprint("facebook_webhook", __name__)
 
@@ -261,7 +279,7 @@ class SignedMessengerInput(FacebookInput):
                 payload = page_events(request.body)
             except Refused as refused:
                 return refusal_response(refused, self.name())
-            messenger = PatientMessenger(self.graph_client(), on_new_message)
+            messenger = PatientMessenger(self.graph_client(), on_new_message, self._order, self._answered)
             await messenger.handle(payload, self.get_metadata(request))
             return response.json({"status": "ok"})
 

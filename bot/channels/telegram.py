@@ -10,6 +10,8 @@ without network) and getMe on every message, and it trusts any POST to its webho
   stickers, photos, voice notes, locations and files send MEDIA_MESSAGE (a caption is read as
   text); a malformed update gets 400, update kinds we do not handle (edits, polls, group joins
   ...) an acknowledged 200;
+- acknowledges an update at once (200) and answers it in the background, each chat's updates in
+  arrival order; an update Telegram sends again (same `update_id`) is answered once;
 - answers through aiogram's Bot at `api_endpoint` (Telegram, or the tests' stand-in); buttons
   become an inline keyboard, one button a row, whose callback_data is the button's payload.
 
@@ -35,7 +37,7 @@ from sanic.response import HTTPResponse
 
 from bot.conversation_ids import conversation_id, vendor_user_id
 from bot.channels.common import (
-    MEDIA_MESSAGE, Refused, check_body_size, check_shared_secret, patient_text, refusal_response,
+    MEDIA_MESSAGE, AnsweredEvents, PerPatientOrder, Refused, check_body_size, check_shared_secret, patient_text, refusal_response,
     valid_sender,
 )
 
@@ -207,6 +209,8 @@ class SecretTelegramInput(TelegramInput):
         self.api_endpoint = api_endpoint
         self.callback_data = CallbackData()
         self._replies: Optional[TelegramReplies] = None
+        self._order = PerPatientOrder()
+        self._answered = AnsweredEvents(self.name())
 
     def get_output_channel(self) -> TelegramReplies:
         # One Bot (one HTTP session) for the process. No setWebhook here: registering the
@@ -231,13 +235,17 @@ class SecretTelegramInput(TelegramInput):
                 turn = self._read_update(request.body)
             except Refused as refused:
                 return refusal_response(refused, self.name())
-            sender, text, callback_query_id = turn or (None, None, None)
-            if callback_query_id:
-                await replies.acknowledge_button(callback_query_id)
-            if not text:
+            if turn is None:
                 return response.json({"status": "ignored"})
-            await on_new_message(UserMessage(text, replies, conversation_id(self.name(), sender), input_channel=self.name(),
-                                             metadata=self.get_metadata(request)))
+            update_id, sender, text, callback_query_id = turn
+            if not self._answered.first_time(update_id):
+                return response.json({"status": "duplicate"})
+            # Telegram resends an update whose 200 is late, so the 200 goes out now and the turn is
+            # answered in the background, each chat's turns in arrival order.
+            metadata = self.get_metadata(request)
+            conversation = conversation_id(self.name(), sender)
+            self._order.run(conversation, lambda: self._answer(
+                on_new_message, replies, conversation, text, callback_query_id, metadata))
             return response.json({"status": "ok"})
 
         @telegram_webhook.listener("after_server_stop")
@@ -246,8 +254,21 @@ class SecretTelegramInput(TelegramInput):
 
         return telegram_webhook
 
-    def _read_update(self, body: bytes) -> Optional[Tuple[str, Optional[str], Optional[str]]]:
-        """(chat id, text for the bot or None, id of a tapped button to acknowledge), or None to ignore the update."""
+    async def _answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], replies: "TelegramReplies",
+                      conversation: str, text: Optional[str], callback_query_id: Optional[str],
+                      metadata: Optional[Dict[str, Any]]) -> None:
+        try:
+            if callback_query_id:
+                await replies.acknowledge_button(callback_query_id)
+            if text:
+                await on_new_message(UserMessage(text, replies, conversation, input_channel=self.name(),
+                                                 metadata=metadata))
+        except Exception:  # one failed turn must not stop the chat's next ones
+            logger.exception("telegram: could not answer %s", conversation)
+
+    def _read_update(self, body: bytes) -> Optional[Tuple[Any, str, Optional[str], Optional[str]]]:
+        """(update id, chat id, text for the bot or None, id of a tapped button to acknowledge), or None
+        to ignore the update."""
         try:
             update = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -268,7 +289,7 @@ class SecretTelegramInput(TelegramInput):
             if sender is None:
                 raise Refused("The tapped button has no usable chat.")
             # Acknowledged even when there is nothing to send the bot: the spinner must stop.
-            return sender, self._tapped_button(query), query["id"]
+            return update["update_id"], sender, self._tapped_button(query), query["id"]
 
         if "message" in update:
             message = update["message"]
@@ -276,7 +297,7 @@ class SecretTelegramInput(TelegramInput):
                 raise Refused("'message' must be an object.")
             sender = _chat_sender(message)
             text = message_text(message)
-            return (sender, text, None) if text else None
+            return (update["update_id"], sender, text, None) if text else None
 
         # Edited messages, channel posts, polls, members joining ...: nothing a patient asked.
         return None
