@@ -32,10 +32,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import api_token
+from bot.local_secrets import SecretError
 from bot.staff.access_log import AccessLog
 from bot.staff.auth import StaffAuth
 from bot.staff.console import ConsoleSettings, add_console
 from bot.staff.conversation_tests import AssistantClient
+from bot.staff.pseudonym import pseudonym
 from bot.staff.store import ConversationStore
 from bot.staff.teach import SAVED_TESTS_DIR, Corrections
 
@@ -245,6 +247,11 @@ async def serve(args: argparse.Namespace) -> None:
 def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        # A pseudonym key that is too short must stop the start, not the first correction a reviewer saves.
+        pseudonym("the key is usable")
+    except SecretError as error:
+        raise SystemExit(f"The web server does not start: {error}")
     try:
         asyncio.run(serve(args))
     except KeyboardInterrupt:

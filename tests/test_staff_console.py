@@ -10,6 +10,7 @@ import requests
 import yaml
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
+from bot.staff.pseudonym import masked_conversation_id
 from bot.conversation_ids import conversation_id
 from bot.staff.conversation_format import load_conversations
 from bot.staff.conversation_tests import AssistantClient, run_conversation
@@ -141,21 +142,21 @@ def test_review_finds_conversations_by_filter_newest_first(console, assistant):
     thai = patient_conversation(assistant, "ไมโครดิสเอกโตมีเสี่ยงไหมคะ")
     time.sleep(0.05)
     handoff = patient_conversation(assistant, "I want to talk to a nurse please")
-    listing = session.get(console.url + "/staff/api/conversations", params={"page_size": 100}).json()
+    listing = session.get(console.url + "/staff/api/conversations", params={"page_size": 100, "mask": "false"}).json()
     ids = [c["id"] for c in listing["conversations"]]
     assert ids.index(handoff) < ids.index(thai)  # newest first
-    assert not any(i.startswith("staff-") for i in ids)  # the console's own tries are not patients'
+    assert not any(i.startswith("rest:staff-") for i in ids)  # the console's own tries are not patients'
 
-    thai_only = session.get(console.url + "/staff/api/conversations", params={"language": "th", "page_size": 100}).json()
+    thai_only = session.get(console.url + "/staff/api/conversations", params={"language": "th", "page_size": 100, "mask": "false"}).json()
     assert thai in [c["id"] for c in thai_only["conversations"]]
     assert all("th" in c["languages"] for c in thai_only["conversations"])
     found = next(c for c in thai_only["conversations"] if c["id"] == thai)
     assert found["procedures"] == ["microdiscectomy"] and found["turns"] == 1
 
-    handoffs = session.get(console.url + "/staff/api/conversations", params={"handoff": "true", "page_size": 100}).json()
+    handoffs = session.get(console.url + "/staff/api/conversations", params={"handoff": "true", "page_size": 100, "mask": "false"}).json()
     assert handoff in [c["id"] for c in handoffs["conversations"]] and thai not in [c["id"] for c in handoffs["conversations"]]
     today = time.strftime("%Y-%m-%d", time.gmtime())
-    dated = session.get(console.url + "/staff/api/conversations", params={"date_from": today, "date_to": today}).json()
+    dated = session.get(console.url + "/staff/api/conversations", params={"date_from": today, "date_to": today, "mask": "false"}).json()
     assert dated["total"] >= 2
     old = session.get(console.url + "/staff/api/conversations", params={"date_to": "2020-01-01"}).json()
     assert old["total"] == 0
@@ -220,7 +221,7 @@ def test_corrupt_stored_events_are_shown_as_such(console, assistant):
     assert {u["type_name"] for u in unreadable} == {"user", "martian"}
     assert all(u["error"] for u in unreadable)
     listing = session.get(console.url + "/staff/api/conversations", params={"page_size": 100}).json()
-    assert next(c for c in listing["conversations"] if c["id"] == sender)["unreadable_events"] == 2
+    assert next(c for c in listing["conversations"] if c["id"] == masked_conversation_id(sender))["unreadable_events"] == 2
 
 
 def test_a_correction_becomes_rasa_training_data(console, assistant):
@@ -352,7 +353,7 @@ def test_the_web_server_as_make_run_starts_it_serves_the_console(assistant, tmp_
             session.post(staff_url + "/staff/login", data={"user": "carol", "password": "long-enough-password"})
             sender = patient_conversation(assistant, "what is a microlaminectomy")
             listing = session.get(staff_url + "/staff/api/conversations", params={"page_size": 100}).json()
-            assert sender in [c["id"] for c in listing["conversations"]]
+            assert masked_conversation_id(sender) in [c["id"] for c in listing["conversations"]]
             tried = session.post(staff_url + "/staff/api/try", json={"message": "hello"}).json()
             assert tried["patient"]["intent"] == "greet"
         finally:

@@ -14,6 +14,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.staff.pseudonym import masked_conversation_id
 from bot.staff.store import LOW_CONFIDENCE, ConversationNotFound, ConversationStore, InvalidQuery
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +127,14 @@ def own_database(tmp_path):
 
 
 def listed_ids(listing):
-    return [conversation["id"] for conversation in listing["conversations"]]
+    """The ids a listing shows, with masked ones (the default) turned back into the stored ids."""
+    return [unmasked_id(conversation["id"]) for conversation in listing["conversations"]]
+
+
+def unmasked_id(shown_id):
+    """The stored id of a masked one, among the ids these tests store."""
+    known = list(CONVERSATIONS) + ["english-patient", "korean-patient"]
+    return next((sender for sender in known if masked_conversation_id(sender) == shown_id), shown_id)
 
 
 def event_rows_read(store):
@@ -150,7 +158,7 @@ def test_the_list_summarises_each_conversation_most_recently_active_first(store)
     assert listed_ids(listing) == NEWEST_FIRST
     thai = listing["conversations"][3]
     assert thai == {
-        "id": "thai-patient",
+        "id": masked_conversation_id("thai-patient"),  # a masked list never shows an id
         "started": "2026-11-20T09:00:00+00:00",
         "last_active": "2026-11-20T09:05:00+00:00",
         "turns": 2,
@@ -204,7 +212,7 @@ def test_pages_split_the_list_without_overlap(store):
 
 
 def test_personal_data_is_masked_unless_asked_otherwise(store):
-    masked = {c["id"]: c["first_message"] for c in store.list_conversations()["conversations"]}
+    masked = {unmasked_id(c["id"]): c["first_message"] for c in store.list_conversations()["conversations"]}
     unmasked = {c["id"]: c["first_message"] for c in store.list_conversations(mask=False)["conversations"]}
     assert masked["korean-patient"] == "내시경 디스크 수술 후 다리에 힘이 빠져요 주민번호 [national ID]"
     assert masked["english-patient"] == "my email is [email], what are the risks of MISS?"
@@ -235,8 +243,10 @@ def test_a_request_it_cannot_answer_says_which_parameter_is_wrong(store, filters
 
 def test_a_conversation_turn_by_turn(store):
     conversation = store.conversation("thai-patient")
+    # A masked page names the conversation by its masked id, and that id opens it again.
+    assert store.conversation(conversation["id"])["summary"] == conversation["summary"]
     assert (conversation["id"], conversation["total_turns"], conversation["offset"], conversation["limit"]) == (
-        "thai-patient", 3, 0, 50)
+        masked_conversation_id("thai-patient"), 3, 0, 50)
     assert conversation["summary"]["handoff"] is True
     opening, first, second = conversation["turns"]
     assert opening == {"index": 0, "time": "2026-11-20T09:00:00+00:00", "patient": None, "answers": [],

@@ -29,6 +29,7 @@ from bot.staff.auth import ENV_VAR, REVIEWER, StaffAuth
 from bot.staff.conversation_tests import AssistantClient, AssistantUnavailable
 from bot.staff.coverage import coverage_table
 from bot.staff.events import turns_from_rows
+from bot.staff.pseudonym import pseudonym
 from bot.staff.queries import STAFF_SENDER_PREFIX
 from bot.staff.store import ConversationNotFound, ConversationStore, InvalidQuery
 from bot.staff.teach import (
@@ -139,10 +140,15 @@ async def _json_body(request: web.Request) -> Dict[str, Any]:
 
 
 def _conversation_id(request: web.Request) -> str:
-    conversation = request.match_info["conversation"]
-    if not CONVERSATION_ID.match(conversation):
+    """The stored id of the conversation named in the path, masked or not."""
+    return _stored_id(request, request.match_info["conversation"])
+
+
+def _stored_id(request: web.Request, conversation: Any) -> str:
+    """The stored id of a conversation named by its id or by its masked id."""
+    if not isinstance(conversation, str) or not CONVERSATION_ID.match(conversation):
         raise InvalidQuery("the conversation id has characters or a length no conversation id has")
-    return conversation
+    return request.app[SETTINGS].store.resolve(conversation)
 
 
 def _mask(request: web.Request) -> bool:
@@ -304,7 +310,7 @@ async def conversation_test_yaml(request: web.Request) -> web.Response:
     text = conversation_as_test(await _whole_conversation(settings, conversation_id), request[USER])
     settings.access_log.record(request[USER], "export as test", conversation_id, _client_address(request))
     return web.Response(text=text, content_type="application/yaml", headers={
-        "Content-Disposition": f'attachment; filename="conversation-{conversation_id[:40]}.yml"'})
+        "Content-Disposition": f'attachment; filename="{pseudonym(conversation_id)}.yml"'})
 
 
 async def save_conversation_as_test(request: web.Request) -> web.Response:
@@ -321,9 +327,7 @@ async def add_correction(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     _require_reviewer(request, "correct what the assistant understood")
     body = await _json_body(request)
-    conversation_id, turn_index = body.get("conversation"), body.get("turn")
-    if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
-        raise InvalidQuery("conversation must be a stored conversation's id")
+    conversation_id, turn_index = _stored_id(request, body.get("conversation")), body.get("turn")
     if not isinstance(turn_index, int) or isinstance(turn_index, bool) or turn_index < 1:
         raise InvalidQuery("turn must be the number of the patient's message (1, 2, ...)")
     intent, procedure = body.get("intent"), body.get("procedure") or None

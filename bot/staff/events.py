@@ -215,4 +215,6 @@ def _add_to_turn(turn: Dict[str, Any], row: Any, mask: bool) -> None:
     elif event["event"] == "action" and event["name"] != "action_listen":
         turn["actions"].append(event["name"])
     elif event["event"] == "slot":
-        turn["slots"][event["name"]] = event["value"]
+        # A slot can hold what the patient typed (a name, a number): masked like their messages.
+        value = event["value"]
+        turn["slots"][event["name"]] = mask_pii(value) if mask and isinstance(value, str) else value

@@ -29,3 +29,12 @@ def pseudonym(conversation_id: str, key: bytes = b"") -> str:
     """The conversation's pseudonym: the same id always gives the same one, under one key."""
     digest = hmac.new(key or _installation_key(), conversation_id.encode("utf-8"), hashlib.sha256).hexdigest()
     return PREFIX + digest[:20]  # 80 bits: no collision among a hospital's conversations
+
+
+def masked_conversation_id(conversation_id: str, key: bytes = b"") -> str:
+    """How a masked screen names a conversation: its channel, then its pseudonym (`whatsapp:conv-…`).
+
+    The id itself is the patient's phone number on WhatsApp, so masked lists and pages never show it;
+    the staff store turns a masked id back into the conversation (ConversationStore.resolve)."""
+    channel, colon, _ = conversation_id.partition(":")
+    return (channel + ":" if colon else "") + pseudonym(conversation_id, key)

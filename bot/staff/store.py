@@ -21,6 +21,7 @@ from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy.engine import URL, Connection, make_url
 
 from bot.staff.events import turns_from_rows
+from bot.staff.pseudonym import PREFIX as PSEUDONYM_PREFIX, masked_conversation_id
 from bot.staff.queries import ConversationFilter, InvalidQuery, listing_page, masking, turns_page
 from bot.staff.summaries import LOW_CONFIDENCE, ConversationSummary
 from bot.tracker_store import use_wal
@@ -51,6 +52,7 @@ class ConversationStore:
         if self._sqlite_file is not None:
             use_wal(self.engine, wal=False)  # Rasa's store sets WAL; a read waits out a checkpoint
         self._summaries: Dict[str, ConversationSummary] = {}
+        self._by_masked_id: Dict[str, str] = {}  # masked_conversation_id -> the conversation's id
         self._lock = threading.Lock()
 
     @classmethod
@@ -91,6 +93,7 @@ class ConversationStore:
         Raises ConversationNotFound for an unknown id, InvalidQuery for an unusable offset or limit."""
         offset, limit = turns_page(offset, limit)
         mask = masking(mask)
+        sender_id = self.resolve(sender_id)
         with self._lock:
             with self._connection() as connection:
                 self._bring_up_to_date(connection, sender_id)
@@ -102,8 +105,17 @@ class ConversationStore:
                 rows = self._rows(connection, sender_id, page[0], _at(turn_starts, offset + limit)) if page else []
             opening_turns = 1 if turn_starts and turn_starts[0] is None else 0
             turns = turns_from_rows(rows, max(offset - opening_turns, 0), mask)
-            return {"id": sender_id, "total_turns": len(turn_starts), "offset": offset, "limit": limit,
+            return {"id": masked_conversation_id(sender_id) if mask else sender_id, "total_turns": len(turn_starts), "offset": offset, "limit": limit,
                     "summary": summary.as_dict(mask), "turns": turns}
+
+    def resolve(self, conversation: str) -> str:
+        """The conversation id that a masked one (from a masked list or page) stands for; any other id as it is."""
+        if conversation in self._by_masked_id:
+            return self._by_masked_id[conversation]
+        if pseudonym_prefix_in(conversation) and not self._by_masked_id:
+            with self._lock, self._connection() as connection:
+                self._bring_up_to_date(connection)  # after a restart, before the first list
+        return self._by_masked_id.get(conversation, conversation)
 
     @contextmanager
     def _connection(self) -> Iterator[Optional[Connection]]:
@@ -130,6 +142,7 @@ class ConversationStore:
             summary = self._summaries.get(sender)
             if summary is None or summary.last_event_id > newest_id:  # new, or the database was replaced
                 summary = self._summaries[sender] = ConversationSummary(sender)
+                self._by_masked_id[masked_conversation_id(sender)] = sender
             if summary.last_event_id < newest_id:
                 behind.append(summary)
         for start in range(0, len(behind), _CONVERSATIONS_PER_QUERY):
@@ -176,6 +189,10 @@ def _is_sql_tracker_store(store_type: Optional[str]) -> bool:
     except (ImportError, AttributeError):
         return False  # Rasa falls back to an in-memory store
     return isinstance(store_class, type) and issubclass(store_class, SQLTrackerStore)
+
+
+def pseudonym_prefix_in(conversation: str) -> bool:
+    return conversation.partition(":")[2].startswith(PSEUDONYM_PREFIX) or conversation.startswith(PSEUDONYM_PREFIX)
 
 
 def tracker_db_url(endpoints_path: Path, project_root: Path) -> URL:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Dict, Optional, Set
 
+from bot.staff.pseudonym import masked_conversation_id
 from bot.staff.events import UnreadableEvent, entities_of, intent_of, iso_time, read_event, utc_time
 from bot.staff.privacy import mask_pii
 
@@ -67,7 +68,7 @@ class ConversationSummary:
             # Masked before it is cut, so no cut can leave half a phone number unmasked.
             first_message = (mask_pii(first_message) if mask else first_message)[:FIRST_MESSAGE_CHARS]
         return {
-            "id": self.sender_id,
+            "id": masked_conversation_id(self.sender_id) if mask else self.sender_id,
             "started": iso_time(self.started),
             "last_active": iso_time(self.last_active),
             "turns": self.turns,

@@ -25,3 +25,18 @@ def test_the_phone_numbers_the_review_found_are_masked(text):
                                   "surgery on 2026-11-25 at 10:30", "(2) weeks later"])
 def test_numbers_about_surgery_are_still_kept(text):
     assert mask_pii(text) == text
+
+
+def test_a_slot_holding_what_the_patient_typed_is_masked_on_a_masked_page():
+    import json as _json
+    from types import SimpleNamespace
+
+    from bot.staff.events import turns_from_rows
+
+    events = [{"event": "user", "text": "call me", "timestamp": 1.0, "parse_data": {}},
+              {"event": "slot", "name": "callback_number", "value": "081 234 5678", "timestamp": 1.0}]
+    rows = [SimpleNamespace(id=n, type_name=e["event"], timestamp=e["timestamp"], data=_json.dumps(e))
+            for n, e in enumerate(events)]
+    masked = turns_from_rows(rows, 0, True)[-1]["slots"]["callback_number"]
+    assert "234" not in masked and "5678" not in masked
+    assert turns_from_rows(rows, 0, False)[-1]["slots"]["callback_number"] == "081 234 5678"

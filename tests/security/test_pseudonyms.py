@@ -27,3 +27,17 @@ def test_a_saved_test_names_its_conversation_by_pseudonym(tmp_path):
     assert "812345678" not in path.name and "812345678" not in path.read_text(encoding="utf-8")
     assert pseudonym(WHATSAPP_ID) in path.name
     assert "812345678" not in conversation_as_test(conversation, "reviewer")
+
+
+def test_the_web_server_refuses_to_start_with_a_guessable_pseudonym_key():
+    import os
+    import subprocess
+    import sys
+
+    from bot.running_assistant import PROJECT_ROOT
+
+    started = subprocess.run([sys.executable, "-m", "bot.web_server", "--port", "0", "--staff-port", "0"],
+                             cwd=PROJECT_ROOT, env=dict(os.environ, STAFF_PSEUDONYM_KEY="short"),
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode != 0
+    assert "The web server does not start: STAFF_PSEUDONYM_KEY is 5 characters long" in started.stderr

@@ -63,3 +63,19 @@ def test_a_reviewer_may_unmask_and_every_unmasked_view_is_logged(assistant, cons
         e for e in log if e["action"] == "read unmasked" and e["conversation"] == conversation).items()
     listed_logged = {e["conversation"] for e in log if e["action"] == "listed unmasked" and e["user"] == "alice"}
     assert set(listed) <= listed_logged
+
+
+def test_masked_lists_and_pages_never_show_a_whatsapp_number(assistant, console):
+    from tests.test_channels_builtin import post_twilio, whatsapp_message
+
+    number = "whatsapp:+66812345670"
+    assert post_twilio(assistant, whatsapp_message(number, "my number is 0812345670, what are the risks of UBE?"))[0] == 200
+    viewer = _session(console, "carol")
+    listing = viewer.get(console.url + "/staff/api/conversations", params={"page_size": 100}).json()
+    shown = next(c for c in listing["conversations"] if c["channels"] == ["twilio"] and
+                 c["first_message"].startswith("my number is"))
+    assert shown["id"].startswith("whatsapp:conv-")
+    page = viewer.get(console.url + f"/staff/api/conversations/{shown['id']}").json()
+    everything = json.dumps([listing, page], ensure_ascii=False)
+    assert "812345670" not in everything and "0812345670" not in everything
+    assert page["id"] == shown["id"] and page["turns"][-1]["patient"]["text"].startswith("my number is")
