@@ -61,6 +61,8 @@ keep_running "action server" .venv/bin/python -m bot.action_server --host "$BIND
 # bot.rasa_server is `rasa run` with the token given inside the process, out of sight of `ps`.
 keep_running "Rasa server" .venv/bin/python -m bot.rasa_server --enable-api -i "$BIND_HOST" -p "$RASA_PORT" -m "$MODEL" \
   --credentials var/credentials.yml --endpoints "$ENDPOINTS" &
+# Retention: conversations idle for more than RETENTION_DAYS (default 365) are erased at start and daily.
+keep_running "retention" .venv/bin/python -m bot.retention --every-hours 24 &
 # The staff console has a port of its own, on loopback unless STAFF_HOST says otherwise: staff reach it
 # through the hospital's internal proxy or VPN, never from the internet.
 keep_running "web server" .venv/bin/python -m bot.web_server --host "$BIND_HOST" --port "$WEB_PORT" \
