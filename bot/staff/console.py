@@ -313,6 +313,17 @@ async def conversation_test_yaml(request: web.Request) -> web.Response:
         "Content-Disposition": f'attachment; filename="{pseudonym(conversation_id)}.yml"'})
 
 
+async def export_for_the_patient(request: web.Request) -> web.Response:
+    """Everything stored of one conversation, for the patient who asked for their data (reviewers only)."""
+    settings = request.app[SETTINGS]
+    _require_reviewer(request, "export a patient's data")
+    conversation_id = _conversation_id(request)
+    exported = await asyncio.to_thread(settings.store.export, conversation_id)
+    settings.access_log.record(request[USER], "export for the patient", conversation_id, _client_address(request))
+    return web.json_response(exported, dumps=lambda data: json.dumps(data, ensure_ascii=False), headers={
+        "Content-Disposition": f'attachment; filename="{pseudonym(conversation_id)}.json"'})
+
+
 async def save_conversation_as_test(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     _require_reviewer(request, "save a conversation as a test")
@@ -395,6 +406,7 @@ def add_console(app: web.Application, settings: ConsoleSettings) -> None:
         web.get("api/conversations", list_conversations),
         web.get("api/conversations/{conversation}", show_conversation),
         web.get("api/conversations/{conversation}/test.yml", conversation_test_yaml),
+        web.get("api/conversations/{conversation}/export.json", export_for_the_patient),
         web.post("api/conversations/{conversation}/save-test", save_conversation_as_test),
         web.get("api/corrections", list_corrections),
         web.post("api/corrections", add_correction),

@@ -8,7 +8,9 @@ seen. One conversation's turns are read a page at a time, never the whole conver
 """
 from __future__ import annotations
 
+import json
 import threading
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
@@ -107,6 +109,23 @@ class ConversationStore:
             turns = turns_from_rows(rows, max(offset - opening_turns, 0), mask)
             return {"id": masked_conversation_id(sender_id) if mask else sender_id, "total_turns": len(turn_starts), "offset": offset, "limit": limit,
                     "summary": summary.as_dict(mask), "turns": turns}
+
+    def export(self, sender_id: str) -> Dict[str, Any]:
+        """Everything stored of one conversation, unmasked, as JSON for the patient who asked for it
+        (their right of access and portability); the events exactly as Rasa stored them."""
+        sender_id = self.resolve(sender_id)
+        with self._lock, self._connection() as connection:
+            rows = self._rows(connection, sender_id, None, None) if connection is not None else []
+        if not rows:
+            raise ConversationNotFound(f"no stored conversation has the id {sender_id!r}")
+        events = []
+        for row in rows:
+            try:
+                events.append(json.loads(row.data))
+            except (TypeError, ValueError):
+                events.append({"event": row.type_name, "timestamp": row.timestamp, "unreadable": True})
+        return {"conversation": sender_id, "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "events": events}
 
     def resolve(self, conversation: str) -> str:
         """The conversation id that a masked one (from a masked list or page) stands for; any other id as it is."""

@@ -28,6 +28,7 @@ def _reviewer_only(conversation):
         ("GET", f"/staff/api/conversations/{conversation}?mask=false", None),
         ("GET", "/staff/api/conversations?mask=false", None),
         ("GET", f"/staff/api/conversations/{conversation}/test.yml", None),
+        ("GET", f"/staff/api/conversations/{conversation}/export.json", None),
         ("POST", f"/staff/api/conversations/{conversation}/save-test", {}),
         ("POST", "/staff/api/corrections", {"conversation": conversation, "turn": 1, "intent": "ask_risks"}),
         ("POST", "/staff/api/corrections/remove", {"text": "x", "language": "en"}),
@@ -79,3 +80,23 @@ def test_masked_lists_and_pages_never_show_a_whatsapp_number(assistant, console)
     everything = json.dumps([listing, page], ensure_ascii=False)
     assert "812345670" not in everything and "0812345670" not in everything
     assert page["id"] == shown["id"] and page["turns"][-1]["patient"]["text"].startswith("my number is")
+
+
+def test_a_reviewer_exports_one_patients_data_as_json_and_the_export_is_logged(assistant, console):
+    conversation = patient_conversation(assistant, "my number is 086-111-2222", "What is a microdiscectomy?")
+    other = patient_conversation(assistant, "someone else's question")
+    reviewer = _session(console, "alice")
+    masked_name = reviewer.get(console.url + f"/staff/api/conversations/{conversation}").json()["id"]
+    exported = reviewer.get(console.url + f"/staff/api/conversations/{masked_name}/export.json")
+    assert exported.status_code == 200 and "attachment" in exported.headers["Content-Disposition"]
+    assert "086" not in exported.headers["Content-Disposition"]
+    data = exported.json()
+    assert data["conversation"] == conversation
+    texts = [e["text"] for e in data["events"] if e.get("event") == "user"]
+    assert texts == ["my number is 086-111-2222", "What is a microdiscectomy?"]  # unmasked: it is theirs
+    assert any(e.get("event") == "bot" for e in data["events"])
+    assert other not in exported.text and "someone else" not in exported.text
+    log = [json.loads(line) for line in (console.workdir / "staff_access.log").read_text(encoding="utf-8").splitlines()]
+    assert any(e["action"] == "export for the patient" and e["conversation"] == conversation and e["user"] == "alice"
+               for e in log)
+    assert reviewer.get(console.url + "/staff/api/conversations/rest:nobody-here/export.json").status_code == 404

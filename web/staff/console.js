@@ -244,6 +244,7 @@
     state.nextOffset = 0;
     $("conversation-turns").replaceChildren();
     $("download-test").href = `/staff/api/conversations/${encodeURIComponent(id)}/test.yml`;
+    $("export-patient").href = `/staff/api/conversations/${encodeURIComponent(id)}/export.json`;
     $("review-list").hidden = true;
     $("review-pager").hidden = true;
     $("conversation").hidden = false;
