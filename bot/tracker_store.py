@@ -99,3 +99,32 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def _forget(self, sender_id: str) -> None:
         self._latest_sessions.pop(sender_id, None)
+
+    def erase(self, sender_id: str) -> int:
+        """Deletes every stored event of a conversation and forgets its cached session; the number deleted."""
+        self._forget(sender_id)
+        with self.session_scope() as session:
+            deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
+            session.commit()
+        self._forget(sender_id)  # a turn cannot have cached it meanwhile: callers hold its lock
+        return deleted
+
+
+def erase_conversation(tracker_store: Any, sender_id: str) -> int:
+    """Erases a conversation from Rasa's tracker store, whichever wrappers Rasa put around it (its
+    fail-safe store and that store's in-memory fallback included); the number of SQL rows deleted."""
+    deleted = 0
+    stores = [tracker_store]
+    while stores:
+        store = stores.pop()
+        stores += [inner for inner in (getattr(store, "_tracker_store", None),
+                                       getattr(store, "_fallback_tracker_store", None)) if inner is not None]
+        if isinstance(store, CachedSQLTrackerStore):
+            deleted += store.erase(sender_id)
+        elif isinstance(store, SQLTrackerStore):
+            with store.session_scope() as session:
+                deleted += session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == sender_id).delete()
+                session.commit()
+        elif isinstance(getattr(store, "store", None), dict):  # Rasa's InMemoryTrackerStore
+            store.store.pop(sender_id, None)
+    return deleted

@@ -7,24 +7,30 @@ token configured at all the channel refuses every message (503) rather than stan
 Vanilla Rasa 3.6 answers 500 to an empty body, ``null`` or ``[]``; this channel answers
 400 with a message that says what is wrong, and passes only a cleaned text on to the bot.
 Its conversations are ``rest:<sender>`` (bot/channels/common.py), so a caller can name no other
-channel's conversation. Registered in credentials.yml under its module path; its name stays ``rest`` so the
+channel's conversation. ``POST /webhooks/rest/erase`` (token required) erases one conversation.
+Registered in credentials.yml under its module path; its name stays ``rest`` so the
 webhook is still ``/webhooks/rest/webhook``.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 from typing import Any, Dict, Optional, Text, Tuple
 
 from rasa.core.channels.rest import RestInput
+from sanic import response
 from sanic.request import Request
 
 from bot import api_token
 from bot.conversation_ids import conversation_id
 from bot.channels.common import Refused, refusal_response, required_message
 from bot.text_input import MAX_SENDER_CHARS
+from bot.tracker_store import erase_conversation
 from bot.warm_up import warm_up
 
+logger = logging.getLogger(__name__)
 
 MAX_METADATA_BYTES = 2048
 
@@ -68,6 +74,18 @@ def parse_rest_payload(raw_body: bytes) -> Tuple[str, str, Optional[Dict[str, An
     return sender, text, metadata
 
 
+def erased_conversation(raw_body: bytes) -> str:
+    """The conversation id of an erasure request; else Refused 400 saying why."""
+    try:
+        payload = json.loads(raw_body or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise Refused("The request body is not valid JSON; send {\"conversation\": \"<id>\"}.")
+    conversation = payload.get("conversation") if isinstance(payload, dict) else None
+    if not isinstance(conversation, str) or not conversation.strip() or len(conversation) > 255:
+        raise Refused("'conversation' must be a conversation id.")
+    return conversation
+
+
 class ValidatedRestInput(RestInput):
     """The REST channel, refusing malformed requests with 400 instead of failing with 500."""
 
@@ -82,6 +100,22 @@ class ValidatedRestInput(RestInput):
         @blueprint.listener("after_server_start")
         async def warm(app, _loop):  # type: ignore[no-untyped-def]
             await warm_up(getattr(app.ctx, "agent", None))
+
+        @blueprint.route("/erase", methods=["POST"])
+        async def erase(request: Request):  # type: ignore[no-untyped-def]
+            """Erases one conversation, for the staff console (a reviewer's erasure) and the patient's own
+            request: {"conversation": id} with the API's token. Done here, in the Rasa process, under the
+            conversation's lock, so no turn runs meanwhile and no cached copy outlives it."""
+            try:
+                check_token(request)
+                conversation = erased_conversation(request.body)
+            except Refused as refused:
+                return refusal_response(refused, self.name())
+            agent = request.app.ctx.agent
+            async with agent.lock_store.lock(conversation):
+                deleted = await asyncio.to_thread(erase_conversation, agent.tracker_store, conversation)
+            logger.info("rest: a conversation was erased (%d events)", deleted)
+            return response.json({"erased": deleted})
 
         @blueprint.on_request
         async def validate(request: Request):  # type: ignore[no-untyped-def]

@@ -11,6 +11,9 @@ import logging
 import threading
 from pathlib import Path
 
+from bot.retention import prune_access_log
+from bot.staff.pseudonym import PREFIX as PSEUDONYM_PREFIX, pseudonym
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,4 +29,12 @@ class AccessLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as log:
                 log.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        logger.info("staff %s: %s conversation %s", user, action, conversation)
+        # The application log is not the store: it names the conversation by pseudonym only.
+        logger.info("staff %s: %s conversation %s", user, action,
+                    conversation if conversation.startswith(PSEUDONYM_PREFIX) else pseudonym(conversation))
+
+    def forget(self, conversation: str) -> int:
+        """Drops every entry naming an erased conversation (bot/retention.py does the same for age)."""
+        with self._lock:
+            return prune_access_log(self.path, datetime.datetime.min.replace(tzinfo=datetime.timezone.utc),
+                                    {conversation})

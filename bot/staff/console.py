@@ -324,6 +324,22 @@ async def export_for_the_patient(request: web.Request) -> web.Response:
         "Content-Disposition": f'attachment; filename="{pseudonym(conversation_id)}.json"'})
 
 
+async def erase_conversation(request: web.Request) -> web.Response:
+    """Erases one conversation for good (reviewers only, with {"confirm": true}): from the tracker store,
+    through the running assistant so that no copy stays in its memory, and from the access log. The
+    erasure itself is logged under the conversation's pseudonym, which cannot be turned back into it."""
+    settings = request.app[SETTINGS]
+    _require_reviewer(request, "erase a conversation")
+    conversation_id = _conversation_id(request)
+    if (await _json_body(request)).get("confirm") is not True:
+        raise InvalidQuery('erasing cannot be undone: send {"confirm": true}')
+    await asyncio.to_thread(settings.store.conversation, conversation_id, limit=1)  # 404 for an unknown id
+    erased = await asyncio.to_thread(settings.assistant.erase, conversation_id)
+    await asyncio.to_thread(settings.access_log.forget, conversation_id)
+    settings.access_log.record(request[USER], "erase", pseudonym(conversation_id), _client_address(request))
+    return web.json_response({"erased": erased, "conversation": pseudonym(conversation_id)})
+
+
 async def save_conversation_as_test(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     _require_reviewer(request, "save a conversation as a test")
@@ -407,6 +423,7 @@ def add_console(app: web.Application, settings: ConsoleSettings) -> None:
         web.get("api/conversations/{conversation}", show_conversation),
         web.get("api/conversations/{conversation}/test.yml", conversation_test_yaml),
         web.get("api/conversations/{conversation}/export.json", export_for_the_patient),
+        web.post("api/conversations/{conversation}/erase", erase_conversation),
         web.post("api/conversations/{conversation}/save-test", save_conversation_as_test),
         web.get("api/corrections", list_corrections),
         web.post("api/corrections", add_correction),

@@ -93,6 +93,11 @@ class AssistantClient:
         tracker = self._request("GET", f"/conversations/{urllib.parse.quote(conversation, safe=':')}/tracker")
         return messages, tracker if isinstance(tracker, dict) else {}
 
+    def erase(self, conversation: str) -> int:
+        """Erases a stored conversation (by its id, as stored) in the running assistant; the events deleted."""
+        answer = self._request("POST", "/webhooks/rest/erase", {"conversation": conversation}) or {}
+        return int(answer.get("erased", 0))
+
     def send(self, sender: str, text: str) -> Answer:
         messages, tracker = self.exchange(sender, text)
         slots_set = _slots_set_since_last_message(tracker.get("events") or [])

@@ -210,6 +210,17 @@
     return form;
   }
 
+  async function eraseConversation() {
+    if (!window.confirm("Erase this conversation for good? It cannot be undone.")) return;
+    try {
+      await api("POST", `conversations/${encodeURIComponent(state.conversation)}/erase`, { confirm: true });
+      say("The conversation was erased.");
+      await search(state.page);
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
   function renderTurn(conversationId, turn) {
     const article = el("article", { class: "turn", "data-turn": turn.index });
     if (turn.patient) {
@@ -306,6 +317,7 @@
     $("conversation-back").addEventListener("click", () => search(state.page).catch((e) => say(e.message, true)));
     $("more-turns").addEventListener("click", () => loadTurns().catch((e) => say(e.message, true)));
     $("save-test").addEventListener("click", saveAsTest);
+    $("erase-conversation").addEventListener("click", eraseConversation);
     $("conversation-title").tabIndex = -1;
     $("logout").addEventListener("click", async () => {
       await api("POST", "../logout", {}).catch(() => null);
