@@ -60,3 +60,14 @@ class ConsoleServer:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(30)
+
+
+def staff_session(console: "ConsoleServer", name: str):
+    """A requests session logged in to `console` as `name` (one of ACCOUNTS)."""
+    import requests
+
+    session = requests.Session()
+    response = session.post(console.url + "/staff/login", data={"user": name, "password": ACCOUNTS[name][1]},
+                            allow_redirects=False)
+    assert response.status_code == 303, response.text
+    return session

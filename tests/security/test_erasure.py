@@ -8,7 +8,7 @@ import requests
 
 from bot.conversation_ids import conversation_id
 from bot.staff.pseudonym import pseudonym
-from tests.staff_console_server import ACCOUNTS, ConsoleServer
+from tests.staff_console_server import ConsoleServer, staff_session
 
 
 @pytest.fixture(scope="module")
@@ -16,12 +16,6 @@ def console(assistant, tmp_path_factory):
     server = ConsoleServer(assistant, tmp_path_factory.mktemp("erasure"))
     yield server
     server.stop()
-
-
-def _session(console, name):
-    session = requests.Session()
-    session.post(console.url + "/staff/login", data={"user": name, "password": ACCOUNTS[name][1]})
-    return session
 
 
 def _rows(database, conversation):
@@ -34,12 +28,12 @@ def test_an_erased_conversation_is_gone_from_every_table_file_and_memory(assista
     assistant.say(sender, "my number is 0812345678, what are the risks of a microdiscectomy?")
     conversation = conversation_id("rest", sender)
     assert assistant.api("GET", f"/conversations/{conversation}/tracker")[1]["slots"]["procedure"] == "microdiscectomy"
-    reviewer = _session(console, "alice")
+    reviewer = staff_session(console, "alice")
     assert reviewer.get(console.url + f"/staff/api/conversations/{conversation}", params={"mask": "false"}).ok
     assert _rows(assistant.tracker_db, conversation) > 0
 
     # A viewer may not, and nobody erases by accident.
-    assert _session(console, "carol").post(console.url + f"/staff/api/conversations/{conversation}/erase",
+    assert staff_session(console, "carol").post(console.url + f"/staff/api/conversations/{conversation}/erase",
                                            json={"confirm": True}).status_code == 403
     assert reviewer.post(console.url + f"/staff/api/conversations/{conversation}/erase", json={}).status_code == 400
     erased = reviewer.post(console.url + f"/staff/api/conversations/{conversation}/erase", json={"confirm": True})

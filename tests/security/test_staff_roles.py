@@ -3,9 +3,8 @@ unmasked view is in the access log, unmasked lists included (issue 11, "Roles").
 import json
 
 import pytest
-import requests
 
-from tests.staff_console_server import ACCOUNTS, ConsoleServer
+from tests.staff_console_server import ConsoleServer, staff_session
 from tests.test_staff_console import patient_conversation
 
 
@@ -14,13 +13,6 @@ def console(assistant, tmp_path_factory):
     server = ConsoleServer(assistant, tmp_path_factory.mktemp("roles"))
     yield server
     server.stop()
-
-
-def _session(console, name):
-    session = requests.Session()
-    assert session.post(console.url + "/staff/login", data={"user": name, "password": ACCOUNTS[name][1]},
-                        allow_redirects=False).status_code == 303
-    return session
 
 
 def _reviewer_only(conversation):
@@ -38,7 +30,7 @@ def _reviewer_only(conversation):
 
 def test_a_viewer_sees_masked_data_and_is_refused_the_rest(assistant, console):
     conversation = patient_conversation(assistant, "my number is 081-234-5678, what are the risks of UBE?")
-    viewer = _session(console, "carol")
+    viewer = staff_session(console, "carol")
     assert viewer.get(console.url + "/staff/api/session").json() == {"user": "carol", "role": "viewer"}
     shown = viewer.get(console.url + f"/staff/api/conversations/{conversation}").json()
     assert "081-234-5678" not in json.dumps(shown, ensure_ascii=False)
@@ -52,7 +44,7 @@ def test_a_viewer_sees_masked_data_and_is_refused_the_rest(assistant, console):
 
 def test_a_reviewer_may_unmask_and_every_unmasked_view_is_logged(assistant, console):
     conversation = patient_conversation(assistant, "my number is 089-765-4321")
-    reviewer = _session(console, "alice")
+    reviewer = staff_session(console, "alice")
     shown = reviewer.get(console.url + f"/staff/api/conversations/{conversation}", params={"mask": "false"})
     assert shown.status_code == 200 and "089-765-4321" in json.dumps(shown.json(), ensure_ascii=False)
     listing = reviewer.get(console.url + "/staff/api/conversations",
@@ -71,7 +63,7 @@ def test_masked_lists_and_pages_never_show_a_whatsapp_number(assistant, console)
 
     number = "whatsapp:+66812345670"
     assert post_twilio(assistant, whatsapp_message(number, "my number is 0812345670, what are the risks of UBE?"))[0] == 200
-    viewer = _session(console, "carol")
+    viewer = staff_session(console, "carol")
     listing = viewer.get(console.url + "/staff/api/conversations", params={"page_size": 100}).json()
     shown = next(c for c in listing["conversations"] if c["channels"] == ["twilio"] and
                  c["first_message"].startswith("my number is"))
@@ -85,7 +77,7 @@ def test_masked_lists_and_pages_never_show_a_whatsapp_number(assistant, console)
 def test_a_reviewer_exports_one_patients_data_as_json_and_the_export_is_logged(assistant, console):
     conversation = patient_conversation(assistant, "my number is 086-111-2222", "What is a microdiscectomy?")
     other = patient_conversation(assistant, "someone else's question")
-    reviewer = _session(console, "alice")
+    reviewer = staff_session(console, "alice")
     masked_name = reviewer.get(console.url + f"/staff/api/conversations/{conversation}").json()["id"]
     exported = reviewer.get(console.url + f"/staff/api/conversations/{masked_name}/export.json")
     assert exported.status_code == 200 and "attachment" in exported.headers["Content-Disposition"]
