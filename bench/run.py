@@ -125,7 +125,7 @@ async def _socketio_patient(url: str, index: int, per_user: int):
     # Long-polling, as python-engineio's websocket client needs aiohttp >= 3.10 (Rasa 3.6 pins 3.9);
     # browsers use websockets, so these figures are an upper bound on what the widget sees.
     await client.connect(url, socketio_path="/socket.io", transports=["polling"])
-    await client.emit("session_request", {"session_id": f"bench-sio-{index}-{uuid.uuid4().hex[:6]}"})
+    await client.emit("session_request", {"session_id": None})  # the server issues a signed session
     session_id = await asyncio.wait_for(confirmed, 30)
     latencies, errors = [], 0
     for i in range(per_user):

@@ -115,7 +115,7 @@ class WebServer:
         self.log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.web_server", "--host", "127.0.0.1", "--port", str(self.port),
-             "--rasa-url", rasa_url], cwd=PROJECT_ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+             "--staff-port", str(free_port()), "--rasa-url", rasa_url], cwd=PROJECT_ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
